@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from ..templating import LANGUAGE_LABELS, country_choices
+
+MIN_PASSWORD = 10
+
+
+def sex_choices():
+    return [
+        ("", _l("Prefer not to say")),
+        ("female", _l("Female")),
+        ("male", _l("Male")),
+        ("other", _l("Other")),
+    ]
+
+
+def _countries():
+    return [("", _l("Choose your country"))] + country_choices()
+
+
+class PasswordStrength:
+    def __call__(self, form, field):
+        value = field.data or ""
+        if len(value) < MIN_PASSWORD:
+            raise ValidationError(_l("Use at least %(n)d characters.", n=MIN_PASSWORD))
+        if value.lower() in {"password123", "1234567890", "qwertyuiop"} or len(set(value)) < 4:
+            raise ValidationError(_l("This password is too easy to guess. Try a short sentence."))
+
+
+
+class SignupForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), PasswordStrength()],
+        description=_l("At least 10 characters. A short sentence is easy to remember and hard to guess."),
+    )
+    country = SelectField(_l("Country"), choices=_countries, validators=[DataRequired(_l("Choose your country."))])
+    sex = RadioField(
+        _l("Sex (optional)"), choices=sex_choices, default="", validators=[Optional()],
+        description=_l("We use this only to count, anonymously, how many women and men "
+                       "the programme reaches. It is never shown to anyone else."),
+    )
+    language = SelectField(_l("Preferred language"), choices=list(LANGUAGE_LABELS.items()), default="en")
+    invitation = HiddenField()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    remember = BooleanField(_l("Keep me logged in on this device"))
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Email()])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), PasswordStrength()])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))],
+    )
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    country = SelectField(_l("Country"), choices=_countries, validators=[DataRequired(_l("Choose your country."))])
+    sex = RadioField(
+        _l("Sex (optional)"), choices=sex_choices, default="", validators=[Optional()],
+        description=_l("We use this only to count, anonymously, how many women and men "
+                       "the programme reaches. It is never shown to anyone else."),
+    )
+    language = SelectField(_l("Preferred language"), choices=list(LANGUAGE_LABELS.items()))
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), PasswordStrength()])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))],
+    )

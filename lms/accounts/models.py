@@ -1,0 +1,149 @@
+"""People, their credentials, and the traces login and password reset leave."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from ..orgs.models import Membership
+
+ROLES = ("learner", "secretariat")
+SEXES = ("female", "male", "other")  # absent (NULL) means not recorded
+LANGUAGES = ("en", "fr", "es")
+
+
+class User(UserMixin, Base):
+    __tablename__ = "lms_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Lower-cased at write time; unique. NULL once the person is erased.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    #: Global role; organisation roles live on Membership.
+    role: Mapped[str] = mapped_column(String(20), default="learner")
+    #: ISO 3166-1 alpha-2.
+    country: Mapped[str | None] = mapped_column(String(2))
+    #: female, male, other, or NULL (not recorded). Used only for anonymous statistics.
+    sex: Mapped[str | None] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+    #: Changes whenever the password changes; part of the session identity, so that
+    #: changing a password logs out every other session.
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", foreign_keys="Membership.user_id", order_by="Membership.id"
+    )
+
+    def set_password(self, password: str) -> None:
+        import secrets
+
+        self.password_hash = generate_password_hash(password)
+        self.session_token = secrets.token_hex(16)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:  # flask-login
+        return self.active and self.erased_at is None
+
+    @property
+    def is_secretariat(self) -> bool:
+        return self.role == "secretariat"
+
+    @property
+    def membership(self) -> Membership | None:
+        """The current (active) membership, if any."""
+        for m in self.memberships:
+            if m.status == "active":
+                return m
+        return None
+
+    @property
+    def pending_membership(self) -> Membership | None:
+        for m in self.memberships:
+            if m.status == "pending":
+                return m
+        return None
+
+    @property
+    def organisation(self):
+        m = self.membership
+        return m.organisation if m else None
+
+    def manages(self, organisation) -> bool:
+        m = self.membership
+        return bool(m and m.role == "manager" and m.organisation_id == organisation.id)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class PasswordReset(Base):
+    """A single-use, expiring reset link; only the token's hash is stored."""
+
+    __tablename__ = "lms_password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("lms_users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """Failed logins, counted per email and per address to throttle guessing.
+
+    Kept in the database so that every app process sees the same count.
+    """
+
+    __tablename__ = "lms_login_attempts"
+    __table_args__ = (
+        Index("ix_lms_login_attempts_email_at", "email", "at"),
+        Index("ix_lms_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """One administrative action: who did what to which object, and when."""
+
+    __tablename__ = "lms_audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("lms_users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int | None]
+    detail: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship()

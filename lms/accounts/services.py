@@ -1,0 +1,145 @@
+"""Account rules: creating people, logging in under a throttle, resetting passwords."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..mail import queue_mail
+from .models import LoginAttempt, PasswordReset, User, hash_token
+
+# Checked against when the email is unknown, so that a wrong email costs as much time
+# as a wrong password and the response time does not reveal which accounts exist.
+_DUMMY_HASH = None
+
+
+class AccountError(ValueError):
+    """A rule was broken; ``field`` names the form field the message belongs next to."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(
+    session: Session, *, email: str, name: str, password: str, role: str = "learner",
+    country: str | None = None, sex: str | None = None, language: str = "en",
+) -> User:
+    from flask_babel import gettext as _
+
+    email = normalise_email(email)
+    if find_user_by_email(session, email) is not None:
+        raise AccountError(
+            _("An account with this email address already exists. Log in, or reset your password."),
+            field="email",
+        )
+    user = User(
+        email=email, name=name.strip(), role=role, country=country or None,
+        sex=sex or None, language=language or "en",
+    )
+    user.set_password(password)
+    session.add(user)
+    session.flush()
+    return user
+
+
+@dataclass
+class LoginResult:
+    user: User | None = None
+    throttled: bool = False
+
+
+def _window():
+    return timedelta(minutes=current_app.config["LMS_LOGIN_WINDOW_MINUTES"])
+
+
+def is_throttled(session: Session, email: str, ip: str) -> bool:
+    since = utcnow() - _window()
+    by_email = session.scalar(
+        select(func.count()).select_from(LoginAttempt)
+        .where(LoginAttempt.email == email, LoginAttempt.at >= since)
+    )
+    if by_email >= current_app.config["LMS_LOGIN_MAX_FAILURES"]:
+        return True
+    by_ip = session.scalar(
+        select(func.count()).select_from(LoginAttempt)
+        .where(LoginAttempt.ip == ip, LoginAttempt.at >= since)
+    )
+    return by_ip >= current_app.config["LMS_LOGIN_MAX_FAILURES_PER_IP"]
+
+
+def authenticate(session: Session, email: str, password: str, ip: str) -> LoginResult:
+    """Check a login. Unknown email and wrong password look the same from outside.
+
+    A failure is recorded as a row; the login page answers 200 so that the row is
+    committed with the request.
+    """
+    global _DUMMY_HASH
+    email = normalise_email(email)
+    if is_throttled(session, email, ip):
+        return LoginResult(throttled=True)
+    user = find_user_by_email(session, email)
+    if user is not None and user.is_active and user.check_password(password):
+        session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+        user.last_login_at = utcnow()
+        return LoginResult(user=user)
+    if user is None:
+        from werkzeug.security import check_password_hash, generate_password_hash
+
+        _DUMMY_HASH = _DUMMY_HASH or generate_password_hash(secrets.token_hex(8))
+        check_password_hash(_DUMMY_HASH, password)
+    session.add(LoginAttempt(email=email, ip=ip or "-"))
+    return LoginResult()
+
+
+def request_password_reset(session: Session, email: str, link_for) -> None:
+    """Email a reset link if the account exists; say nothing either way."""
+    user = find_user_by_email(session, email)
+    if user is None or not user.is_active:
+        return
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["LMS_PASSWORD_RESET_HOURS"]
+    session.add(PasswordReset(
+        user_id=user.id, token_hash=hash_token(token), expires_at=utcnow() + timedelta(hours=hours),
+    ))
+    from flask_babel import gettext as _
+
+    queue_mail(
+        session, user.email, _("Reset your password"), "password_reset",
+        user=user, link=link_for(token), hours=hours,
+    )
+
+
+def valid_reset(session: Session, token: str) -> PasswordReset | None:
+    reset = session.scalar(select(PasswordReset).where(PasswordReset.token_hash == hash_token(token)))
+    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+        return None
+    return reset
+
+
+def reset_password(session: Session, token: str, password: str) -> User | None:
+    reset = valid_reset(session, token)
+    if reset is None:
+        return None
+    reset.used_at = utcnow()
+    reset.user.set_password(password)
+    # Any other outstanding link for this person dies with this one.
+    for other in session.scalars(
+        select(PasswordReset).where(PasswordReset.user_id == reset.user_id, PasswordReset.used_at.is_(None))
+    ):
+        other.used_at = reset.used_at
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == reset.user.email))
+    return reset.user

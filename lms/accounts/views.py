@@ -1,0 +1,144 @@
+"""Sign-up, login, logout, password reset, profile."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from ..auth import login_required
+from ..db import get_session
+from . import services
+from .forms import ChangePasswordForm, LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
+
+bp = Blueprint("accounts", __name__, template_folder="../templates")
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next") or request.form.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
+        return target
+    return default
+
+
+def _start_session(user, remember: bool = False) -> None:
+    # A fresh session on every login: nothing set before it (a planted session id,
+    # a stale flash) survives, which defeats session fixation.
+    from flask import session as cookie_session
+
+    cookie_session.clear()
+    login_user(user, remember=remember)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("orgs.mine"))
+    form = SignupForm(invitation=request.args.get("invitation", ""))
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"]
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            user = services.create_user(
+                session, email=form.email.data, name=form.name.data, password=form.password.data,
+                country=form.country.data, sex=form.sex.data, language=form.language.data,
+            )
+        except services.AccountError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            _start_session(user)
+            if form.invitation.data:
+                return redirect(url_for("orgs.accept_invitation", token=form.invitation.data))
+            flash(_("Welcome, %(name)s. Now choose your organisation.", name=user.name), "success")
+            return redirect(url_for("orgs.join"))
+    return render_template("lms/accounts/signup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(url_for("lms.home")))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        result = services.authenticate(
+            get_session(), form.email.data, form.password.data, request.remote_addr or "-"
+        )
+        if result.throttled:
+            error = _("Too many failed attempts. Wait 15 minutes, or reset your password.")
+        elif result.user is None:
+            error = _("The email address or the password is not right.")
+        else:
+            _start_session(result.user, remember=form.remember.data)
+            return redirect(_safe_next(url_for("lms.home")))
+    return render_template("lms/accounts/login.html", form=form, error=error)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    from flask import session as cookie_session
+
+    logout_user()
+    cookie_session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("lms.home"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(
+            get_session(), form.email.data,
+            lambda token: url_for("accounts.reset_password", token=token, _external=True),
+        )
+        return render_template("lms/accounts/reset_sent.html", email=form.email.data)
+    return render_template("lms/accounts/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    session = get_session()
+    if services.valid_reset(session, token) is None:
+        return render_template("lms/accounts/reset_invalid.html"), 410
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.reset_password(session, token, form.password.data)
+        flash(_("Your password has been changed. Log in with the new one."), "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("lms/accounts/reset.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if request.method == "GET":
+        form.sex.data = current_user.sex or ""
+    if form.validate_on_submit():
+        current_user.name = form.name.data.strip()
+        current_user.country = form.country.data
+        current_user.sex = form.sex.data or None
+        current_user.language = form.language.data
+        flash(_("Your profile has been saved."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("lms/accounts/profile.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append(_("This is not your current password."))
+        else:
+            current_user.set_password(form.password.data)
+            _start_session(current_user)
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("lms/accounts/password.html", form=form)

@@ -1,0 +1,21 @@
+"""The home page, static files and the health check."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+from sqlalchemy import text
+
+from .db import get_session
+
+bp = Blueprint("lms", __name__, static_folder="static", static_url_path="/static")
+
+
+@bp.get("/")
+def home():
+    return render_template("lms/home.html", user=current_user)
+
+
+@bp.get("/healthz")
+def healthz():
+    get_session().execute(text("SELECT 1"))
+    return {"status": "ok"}

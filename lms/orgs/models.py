@@ -1,0 +1,160 @@
+"""The organisation registry and who belongs where."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import User
+from ..db import Base, UTCDateTime, utcnow
+
+KINDS = (
+    "employers_organisation", "business_association", "sme", "large_enterprise",
+    "trade_union", "government", "un_agency", "ngo", "academic", "other",
+)
+SECTORS = (
+    "mining", "cocoa", "coffee", "cotton_garment", "fishing",
+    "agriculture_other", "manufacturing", "services", "other",
+)
+#: Employee bands for businesses: micro <10, small 10-49, medium 50-249, large 250+.
+SIZE_BANDS = ("micro", "small", "medium", "large")
+#: pending: asked for by a person, waiting for the parent EO or the secretariat.
+#: merged: folded into another organisation (``merged_into_id``).
+ORG_STATUSES = ("active", "pending", "rejected", "merged")
+MEMBERSHIP_ROLES = ("member", "manager")
+#: pending: a join request; active: the person's one current organisation;
+#: ended: history; rejected: a refused request.
+MEMBERSHIP_STATUSES = ("pending", "active", "ended", "rejected")
+
+
+class Organisation(Base):
+    __tablename__ = "lms_organisations"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {KINDS!r}", name="kind"),
+        CheckConstraint(f"status IN {ORG_STATUSES!r}", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    #: ISO 3166-1 alpha-2.
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    size_band: Mapped[str | None] = mapped_column(String(10))
+    #: An SME's employers' organisation; an EO's federation.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lms_organisations.id", ondelete="SET NULL"), index=True
+    )
+    is_alliance_partner: Mapped[bool] = mapped_column(default=False)
+    website: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10), default="active", index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lms_organisations.id", ondelete="SET NULL")
+    )
+    #: Who asked for it, when it was requested from the sign-up flow.
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lms_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped[Organisation | None] = relationship(
+        remote_side=[id], foreign_keys=[parent_id], back_populates="children"
+    )
+    children: Mapped[list[Organisation]] = relationship(
+        back_populates="parent", foreign_keys=[parent_id]
+    )
+    sector_rows: Mapped[list[OrganisationSector]] = relationship(
+        cascade="all, delete-orphan", order_by="OrganisationSector.sector"
+    )
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+    @property
+    def sectors(self) -> list[str]:
+        return [row.sector for row in self.sector_rows]
+
+    @sectors.setter
+    def sectors(self, values) -> None:
+        wanted = list(dict.fromkeys(values))
+        self.sector_rows = [r for r in self.sector_rows if r.sector in wanted]
+        have = {r.sector for r in self.sector_rows}
+        self.sector_rows.extend(OrganisationSector(sector=s) for s in wanted if s not in have)
+
+    @property
+    def is_business(self) -> bool:
+        return self.kind in {"sme", "large_enterprise"}
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.name!r}>"
+
+
+class OrganisationSector(Base):
+    """Sectors as rows, so metrics can filter by sector in SQL."""
+
+    __tablename__ = "lms_organisation_sectors"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("lms_organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    sector: Mapped[str] = mapped_column(String(30), primary_key=True, index=True)
+
+
+class Membership(Base):
+    """A person's tie to an organisation. One active at a time; ended ones are history."""
+
+    __tablename__ = "lms_memberships"
+    __table_args__ = (
+        CheckConstraint(f"role IN {MEMBERSHIP_ROLES!r}", name="role"),
+        CheckConstraint(f"status IN {MEMBERSHIP_STATUSES!r}", name="status"),
+        Index(
+            "uq_lms_memberships_one_active", "user_id", unique=True,
+            sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'"),
+        ),
+        Index(
+            "uq_lms_memberships_one_pending", "user_id", unique=True,
+            sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_lms_memberships_org_status", "organisation_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("lms_users.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("lms_organisations.id", ondelete="CASCADE")
+    )
+    role: Mapped[str] = mapped_column(String(10), default="member")
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lms_users.id", ondelete="SET NULL")
+    )
+    #: Optional words from the person asking to join.
+    message: Mapped[str | None] = mapped_column(String(500))
+
+    user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
+    organisation: Mapped[Organisation] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class Invitation(Base):
+    """An emailed invitation to join an organisation; only the token's hash is stored."""
+
+    __tablename__ = "lms_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("lms_organisations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10), default="member")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lms_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship()

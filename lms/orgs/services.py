@@ -1,0 +1,477 @@
+"""Rules of the registry: joining, approving, inviting, importing, merging.
+
+Functions take the session and work on it, only flushing; the request commits.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..accounts.models import User, hash_token
+from ..accounts.services import find_user_by_email, normalise_email
+from ..audit import audit
+from ..db import utcnow
+from ..mail import queue_mail
+from .models import Invitation, Membership, Organisation
+
+
+class OrgError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# -- the registry ---------------------------------------------------------------
+
+def search_organisations(
+    session: Session, q: str = "", country: str = "", kind: str = "", status: str = "active",
+    page: int = 1, per_page: int = 25,
+):
+    """A page of organisations matching the query, and the total count."""
+    stmt = select(Organisation)
+    if status:
+        stmt = stmt.where(Organisation.status == status)
+    if q:
+        stmt = stmt.where(func.lower(Organisation.name).contains(q.strip().lower(), autoescape=True))
+    if country:
+        stmt = stmt.where(Organisation.country == country)
+    if kind:
+        stmt = stmt.where(Organisation.kind == kind)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(
+        stmt.order_by(func.lower(Organisation.name), Organisation.id)
+        .offset((max(page, 1) - 1) * per_page).limit(per_page)
+    ).all()
+    return rows, total
+
+
+def check_parent(session: Session, org: Organisation | None, parent_id: int | None) -> Organisation | None:
+    if not parent_id:
+        return None
+    parent = session.get(Organisation, parent_id)
+    if parent is None or parent.status != "active":
+        raise OrgError(_("There is no active organisation with this number."), field="parent_id")
+    node = parent
+    while node is not None:
+        if org is not None and node.id == org.id:
+            raise OrgError(_("An organisation cannot be its own parent."), field="parent_id")
+        node = node.parent
+    return parent
+
+
+def save_organisation(session: Session, org: Organisation | None, data: dict, actor: User) -> Organisation:
+    """Create (org is None) or update an organisation from form data (secretariat)."""
+    creating = org is None
+    parent = check_parent(session, org, data.get("parent_id"))
+    if creating:
+        org = Organisation(status="active")
+        session.add(org)
+    org.name = data["name"].strip()
+    org.kind = data["kind"]
+    org.country = data["country"]
+    org.sectors = data.get("sectors") or []
+    org.size_band = data.get("size_band") or None
+    org.parent = parent
+    org.is_alliance_partner = bool(data.get("is_alliance_partner"))
+    org.website = data.get("website") or None
+    session.flush()
+    audit("organisation.create" if creating else "organisation.update", org, actor, name=org.name)
+    return org
+
+
+def merge_organisations(session: Session, source: Organisation, target: Organisation, actor: User) -> None:
+    """Fold ``source`` into ``target``: people, children and pending invitations move."""
+    if source.id == target.id:
+        raise OrgError(_("Choose a different organisation to merge into."), field="target_id")
+    if target.status != "active":
+        raise OrgError(_("The organisation to merge into must be active."), field="target_id")
+    node = target
+    while node is not None:
+        if node.id == source.id:
+            raise OrgError(_("You cannot merge an organisation into one of its own members."), field="target_id")
+        node = node.parent
+    # A person active in both keeps the target membership; the source one ends.
+    in_target = select(Membership.user_id).where(
+        Membership.organisation_id == target.id, Membership.status.in_(("active", "pending"))
+    )
+    session.execute(
+        update(Membership)
+        .where(Membership.organisation_id == source.id, Membership.status.in_(("active", "pending")),
+               Membership.user_id.in_(in_target))
+        .values(status="ended", ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Membership).where(Membership.organisation_id == source.id)
+        .values(organisation_id=target.id).execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Organisation).where(Organisation.parent_id == source.id)
+        .values(parent_id=target.id).execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Invitation).where(Invitation.organisation_id == source.id)
+        .values(organisation_id=target.id).execution_options(synchronize_session=False)
+    )
+    source.status = "merged"
+    source.merged_into_id = target.id
+    session.flush()
+    session.expire_all()
+    audit("organisation.merge", source, actor, into=target.id, name=source.name)
+
+
+# -- joining ----------------------------------------------------------------------
+
+def request_to_join(session: Session, user: User, org: Organisation, message: str = "") -> Membership:
+    if org.status != "active":
+        raise OrgError(_("This organisation is not open for joining."))
+    current = user.membership
+    if current is not None and current.organisation_id == org.id:
+        raise OrgError(_("You are already a member of %(name)s.", name=org.name))
+    withdraw_pending(session, user)
+    membership = Membership(user=user, organisation=org, role="member", status="pending", message=message or None)
+    session.add(membership)
+    session.flush()
+    for manager in managers_of(session, org):
+        queue_mail(
+            session, manager.email, _("%(name)s asks to join %(org)s", name=user.name, org=org.name),
+            "join_request", manager=manager, requester=user, organisation=org,
+        )
+    return membership
+
+
+def withdraw_pending(session: Session, user: User) -> None:
+    pending = user.pending_membership
+    if pending is not None:
+        pending.status = "ended"
+        pending.ended_at = utcnow()
+        session.flush()
+
+
+def managers_of(session: Session, org: Organisation) -> list[User]:
+    return session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.organisation_id == org.id, Membership.status == "active",
+               Membership.role == "manager", User.email.is_not(None))
+        .order_by(User.id)
+    ).all()
+
+
+def activate_membership(session: Session, membership: Membership, actor: User | None) -> None:
+    """Make ``membership`` the person's one current organisation; the old one becomes history."""
+    now = utcnow()
+    current = membership.user.membership
+    if current is not None and current.id != membership.id:
+        current.status = "ended"
+        current.ended_at = now
+        session.flush()  # the partial unique index allows one active row per person
+    membership.status = "active"
+    membership.started_at = now
+    membership.decided_by = actor
+    session.flush()
+
+
+def approve_membership(session: Session, membership: Membership, actor: User) -> None:
+    if membership.status != "pending":
+        raise OrgError(_("This request has already been decided."))
+    if membership.organisation.status != "active":
+        raise OrgError(_("This organisation is not active yet."))
+    activate_membership(session, membership, actor)
+    audit("membership.approve", membership, actor, user=membership.user_id, organisation=membership.organisation_id)
+    queue_mail(
+        session, membership.user.email,
+        _("You are now a member of %(org)s", org=membership.organisation.name),
+        "join_approved", user=membership.user, organisation=membership.organisation,
+    )
+
+
+def reject_membership(session: Session, membership: Membership, actor: User) -> None:
+    if membership.status != "pending":
+        raise OrgError(_("This request has already been decided."))
+    membership.status = "rejected"
+    membership.ended_at = utcnow()
+    membership.decided_by = actor
+    audit("membership.reject", membership, actor, user=membership.user_id, organisation=membership.organisation_id)
+    queue_mail(
+        session, membership.user.email,
+        _("Your request to join %(org)s", org=membership.organisation.name),
+        "join_rejected", user=membership.user, organisation=membership.organisation,
+    )
+
+
+def end_membership(session: Session, membership: Membership, actor: User) -> None:
+    if membership.status != "active":
+        raise OrgError(_("This person is not a current member."))
+    membership.status = "ended"
+    membership.ended_at = utcnow()
+    audit("membership.end", membership, actor, user=membership.user_id, organisation=membership.organisation_id)
+
+
+def set_role(session: Session, membership: Membership, role: str, actor: User) -> None:
+    if membership.status != "active":
+        raise OrgError(_("This person is not a current member."))
+    if role not in ("member", "manager"):
+        raise OrgError(_("Unknown role."))
+    membership.role = role
+    audit("membership.role", membership, actor, user=membership.user_id, role=role)
+
+
+# -- new organisations asked for by people -------------------------------------
+
+def request_new_organisation(session: Session, user: User, data: dict) -> Organisation:
+    parent = check_parent(session, None, data.get("parent_id"))
+    if data["kind"] == "sme" and (parent is None or parent.kind != "employers_organisation"):
+        raise OrgError(_("Choose the employers' organisation your business belongs to."), field="parent_id")
+    org = Organisation(
+        name=data["name"].strip(), kind=data["kind"], country=data["country"],
+        size_band=data.get("size_band") or None, parent=parent, website=data.get("website") or None,
+        status="pending", requested_by=user,
+    )
+    org.sectors = data.get("sectors") or []
+    session.add(org)
+    session.flush()
+    withdraw_pending(session, user)
+    session.add(Membership(user=user, organisation=org, role="manager", status="pending"))
+    session.flush()
+    reviewers = managers_of(session, parent) if parent is not None else []
+    if not reviewers:
+        reviewers = session.scalars(select(User).where(User.role == "secretariat", User.active.is_(True), User.email.is_not(None))).all()
+    for reviewer in reviewers:
+        queue_mail(
+            session, reviewer.email, _("New organisation to approve: %(org)s", org=org.name),
+            "organisation_request", reviewer=reviewer, requester=user, organisation=org,
+        )
+    return org
+
+
+def can_decide_organisation(user: User, org: Organisation) -> bool:
+    if user.is_secretariat:
+        return True
+    return bool(org.parent and org.parent.kind == "employers_organisation" and user.manages(org.parent))
+
+
+def pending_organisations_for(session: Session, user: User) -> list[Organisation]:
+    stmt = select(Organisation).where(Organisation.status == "pending").order_by(Organisation.created_at)
+    if not user.is_secretariat:
+        m = user.membership
+        if m is None or m.role != "manager":
+            return []
+        stmt = stmt.where(Organisation.parent_id == m.organisation_id)
+    return session.scalars(stmt).all()
+
+
+def approve_organisation(session: Session, org: Organisation, actor: User) -> None:
+    if org.status != "pending":
+        raise OrgError(_("This request has already been decided."))
+    org.status = "active"
+    session.flush()
+    requester_membership = session.scalar(
+        select(Membership).where(Membership.organisation_id == org.id, Membership.status == "pending",
+                                 Membership.user_id == org.requested_by_id)
+    )
+    if requester_membership is not None:
+        activate_membership(session, requester_membership, actor)
+    audit("organisation.approve", org, actor, name=org.name)
+    if org.requested_by is not None and org.requested_by.email:
+        queue_mail(
+            session, org.requested_by.email, _("%(org)s has been approved", org=org.name),
+            "organisation_approved", user=org.requested_by, organisation=org,
+        )
+
+
+def reject_organisation(session: Session, org: Organisation, actor: User) -> None:
+    if org.status != "pending":
+        raise OrgError(_("This request has already been decided."))
+    org.status = "rejected"
+    session.execute(
+        update(Membership).where(Membership.organisation_id == org.id, Membership.status == "pending")
+        .values(status="rejected", ended_at=utcnow(), decided_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    audit("organisation.reject", org, actor, name=org.name)
+    if org.requested_by is not None and org.requested_by.email:
+        queue_mail(
+            session, org.requested_by.email, _("Your request for %(org)s", org=org.name),
+            "organisation_rejected", user=org.requested_by, organisation=org,
+        )
+
+
+# -- invitations and CSV import -------------------------------------------------
+
+def invite(session: Session, org: Organisation, email: str, name: str | None, role: str,
+           actor: User, link_for) -> Invitation:
+    token = secrets.token_urlsafe(24)
+    days = current_app.config["LMS_INVITATION_DAYS"]
+    invitation = Invitation(
+        organisation=org, email=normalise_email(email), name=(name or "").strip() or None, role=role,
+        token_hash=hash_token(token), invited_by_id=actor.id, expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(invitation)
+    session.flush()
+    queue_mail(
+        session, invitation.email, _("%(org)s invites you to Alliance 8.7 Learning", org=org.name),
+        "invitation", invitation=invitation, organisation=org, inviter=actor, link=link_for(token), days=days,
+    )
+    audit("invitation.create", invitation, actor, organisation=org.id, email=invitation.email, role=role)
+    return invitation
+
+
+def find_invitation(session: Session, token: str) -> Invitation | None:
+    inv = session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    if inv is None or inv.accepted_at is not None or inv.expires_at <= utcnow():
+        return None
+    return inv
+
+
+def accept_invitation(session: Session, invitation: Invitation, user: User) -> Membership:
+    if normalise_email(user.email) != invitation.email:
+        raise OrgError(_("This invitation was sent to another email address."))
+    if invitation.organisation.status != "active":
+        raise OrgError(_("This organisation is no longer active."))
+    invitation.accepted_at = utcnow()
+    current = user.membership
+    if current is not None and current.organisation_id == invitation.organisation_id:
+        if invitation.role == "manager":
+            current.role = "manager"
+        return current
+    withdraw_pending(session, user)
+    membership = Membership(user=user, organisation=invitation.organisation, role=invitation.role, status="pending")
+    session.add(membership)
+    session.flush()
+    activate_membership(session, membership, None)
+    return membership
+
+
+@dataclass
+class ImportRow:
+    line: int
+    email: str
+    name: str
+    role: str
+    errors: list[str] = field(default_factory=list)
+    outcome: str = ""
+
+
+@dataclass
+class ImportReport:
+    rows: list[ImportRow]
+    file_errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_errors and all(not r.errors for r in self.rows)
+
+    @property
+    def bad_rows(self) -> list[ImportRow]:
+        return [r for r in self.rows if r.errors]
+
+
+MAX_IMPORT_ROWS = 20000
+
+
+def parse_member_csv(data: bytes) -> ImportReport:
+    """Check every row of a member CSV without touching the database."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return ImportReport([], [_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")])
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        return ImportReport([], [_("The file is empty.")])
+    if "email" not in header:
+        return ImportReport([], [_("The first row must name the columns, and one of them must be “email”.")])
+    unknown = [h for h in header if h not in ("email", "name", "role") and h]
+    if unknown:
+        return ImportReport([], [_("Unknown columns: %(cols)s. Use email, name and role.", cols=", ".join(unknown))])
+    index = {h: i for i, h in enumerate(header)}
+    rows: list[ImportRow] = []
+    seen: dict[str, int] = {}
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(rows) >= MAX_IMPORT_ROWS:
+            return ImportReport(rows, [_("The file has more than %(n)d rows; split it.", n=MAX_IMPORT_ROWS)])
+
+        def cell(name):
+            i = index.get(name)
+            return values[i].strip() if i is not None and i < len(values) else ""
+
+        row = ImportRow(line=line, email=cell("email"), name=cell("name"), role=(cell("role") or "member").lower())
+        if len(values) > len(header):
+            row.errors.append(_("This row has more cells than the header."))
+        if not row.email:
+            row.errors.append(_("The email address is missing."))
+        else:
+            try:
+                row.email = validate_email(row.email, check_deliverability=False).normalized.lower()
+            except EmailNotValidError:
+                row.errors.append(_("“%(email)s” is not a valid email address.", email=row.email))
+        if row.role not in ("member", "manager"):
+            row.errors.append(_("The role must be member or manager, not “%(role)s”.", role=row.role))
+        if len(row.name) > 200:
+            row.errors.append(_("The name is longer than 200 characters."))
+        if row.email and row.email in seen:
+            row.errors.append(_("This email address is already on line %(line)d.", line=seen[row.email]))
+        seen.setdefault(row.email, line)
+        rows.append(row)
+    if not rows:
+        return ImportReport([], [_("The file has no member rows under the header.")])
+    return ImportReport(rows)
+
+
+def import_members(session: Session, org: Organisation, data: bytes, actor: User, link_for) -> ImportReport:
+    """Invite everyone in the file, or, if any row is wrong, nobody."""
+    report = parse_member_csv(data)
+    if not report.ok:
+        return report
+    members = {
+        email: role for email, role in session.execute(
+            select(User.email, Membership.role).join(Membership, Membership.user_id == User.id)
+            .where(Membership.organisation_id == org.id, Membership.status == "active")
+        )
+    }
+    for row in report.rows:
+        if row.email in members:
+            row.outcome = _("already a member")
+            continue
+        invite(session, org, row.email, row.name, row.role, actor, link_for)
+        row.outcome = _("invited")
+    audit("organisation.import_members", org, actor, rows=len(report.rows))
+    return report
+
+
+def membership_history(session: Session, user: User) -> list[Membership]:
+    return session.scalars(
+        select(Membership).where(Membership.user_id == user.id).order_by(Membership.requested_at.desc(), Membership.id.desc())
+    ).all()
+
+
+def members_of(session: Session, org: Organisation, status: str = "active") -> list[Membership]:
+    return session.scalars(
+        select(Membership).join(User, User.id == Membership.user_id)
+        .where(Membership.organisation_id == org.id, Membership.status == status)
+        .order_by(func.lower(User.name))
+    ).all()
+
+
+def eo_choices(session: Session, country: str | None = None) -> list[Organisation]:
+    stmt = select(Organisation).where(Organisation.kind == "employers_organisation", Organisation.status == "active")
+    if country:
+        stmt = stmt.where(or_(Organisation.country == country, Organisation.country.is_(None)))
+    return session.scalars(stmt.order_by(Organisation.country, Organisation.name)).all()

@@ -1,0 +1,32 @@
+"""Small registries through which feature packages hand the core what it needs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    endpoint: str
+    label: Callable[[], str]  # lazy, so it is translated per request
+    #: who sees it: "all", "authenticated" or "secretariat"
+    audience: str = "all"
+    order: int = 50
+
+
+@dataclass
+class Registry:
+    menu: list[MenuEntry] = field(default_factory=list)
+    #: (blueprint, url_prefix below the LMS prefix)
+    blueprints: list[tuple] = field(default_factory=list)
+    #: (name, callable(echo)) run by ``lms init`` and ``lms content import``
+    content_importers: list[tuple] = field(default_factory=list)
+
+    def add_menu(self, entry: MenuEntry) -> None:
+        if entry not in self.menu:
+            self.menu.append(entry)
+            self.menu.sort(key=lambda e: e.order)
+
+    def add_blueprint(self, blueprint, url_prefix: str) -> None:
+        if all(bp is not blueprint for bp, _ in self.blueprints):
+            self.blueprints.append((blueprint, url_prefix))
