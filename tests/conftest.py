@@ -1,0 +1,127 @@
+"""Fixtures: an app on a fresh database per test, on SQLite and on PostgreSQL.
+
+Every test that uses ``app`` runs twice, once per backend, unless it is marked
+``sqlite_only`` (tests of routing and permissions, where the database is not the
+subject). The PostgreSQL cluster is started once for the session.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LMS_ENV", "testing")
+
+import pytest
+from sqlalchemy import text
+
+from lms import create_app
+from lms.db import Base
+from lms.models import load_all
+
+from .support.postgres import Cluster
+
+load_all()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: database is not the subject; run on SQLite only")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        backends = ["sqlite"] if metafunc.definition.get_closest_marker("sqlite_only") else ["sqlite", "postgres"]
+        metafunc.parametrize("backend", backends, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_schema(pg_cluster):
+    """One PostgreSQL database with the schema; tests empty it rather than rebuild it."""
+    from lms.db import make_engine
+
+    url = pg_cluster.create_database("lms_test")
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, request, tmp_path):
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'lms.sqlite3'}"
+    url = request.getfixturevalue("pg_schema")
+    from lms.db import make_engine
+
+    engine = make_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+def make_test_app(database_url: str, **config):
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "LMS_DATABASE_URL": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "LMS_MAIL_BACKEND": "console",
+        "SERVER_NAME": None,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+    }
+    settings.update(config)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app_config():
+    """Override in a module to change the app's settings."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, backend, app_config):
+    app = make_test_app(database_url, **app_config)
+    if backend == "sqlite":
+        Base.metadata.create_all(app.extensions["lms"].engine)
+    yield app
+    app.extensions["lms"].engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    """A session outside any request, for arranging and checking data."""
+    with app.app_context():
+        s = app.extensions["lms"].sessionmaker()
+        yield s
+        s.close()
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user_or_email, password: str = "correct horse battery"):
+        email = getattr(user_or_email, "email", user_or_email)
+        return self.client.post("/account/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/account/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
