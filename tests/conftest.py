@@ -103,11 +103,24 @@ def app(database_url, backend, app_config):
 
 @pytest.fixture
 def session(app):
-    """A session outside any request, for arranging and checking data."""
-    with app.app_context():
-        s = app.extensions["lms"].sessionmaker()
-        yield s
-        s.close()
+    """A session outside any request, for arranging and checking data.
+
+    It deliberately pushes no app context: one left pushed would be shared by every
+    request of the test client, and with it ``g`` and the request's session.
+    """
+    s = app.extensions["lms"].sessionmaker()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
 
 
 class Auth:

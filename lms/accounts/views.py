@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -137,8 +137,9 @@ def change_password():
         if not current_user.check_password(form.current.data):
             form.current.errors.append(_("This is not your current password."))
         else:
-            current_user.set_password(form.password.data)
-            _start_session(current_user)
+            user = current_user._get_current_object()
+            user.set_password(form.password.data)
+            _start_session(user)
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("lms/accounts/password.html", form=form)

@@ -1,0 +1,149 @@
+"""Who may open what: every route, every role (visitor, learner, managers of two
+organisations, secretariat). A table, so that a new route without a row stands out."""
+from __future__ import annotations
+
+import pytest
+from flask import url_for
+from sqlalchemy import select
+
+from lms.orgs.models import Membership, Organisation
+from tests.factories import make_join_request, make_org, make_user
+
+ROLES = ("visitor", "learner", "manager_a", "manager_b", "secretariat")
+LOGIN = "login"  # a redirect to the login page
+MOVED = "moved"  # a redirect elsewhere (done, or already logged in)
+
+
+def every(code):
+    return dict.fromkeys(ROLES, code)
+
+
+def signed_in(code, visitor=LOGIN):
+    return {**every(code), "visitor": visitor}
+
+
+def only(allowed: set, ok=200, refused=403):
+    return {role: (ok if role in allowed else refused) for role in ROLES} | {"visitor": LOGIN}
+
+
+MANAGE_A = {"manager_a", "secretariat"}
+
+GET_ROUTES = [
+    ("/", every(200)),
+    ("/healthz", every(200)),
+    ("/courses/", every(200)),
+    ("/workshops/", every(200)),
+    ("/account/login", {**every(MOVED), "visitor": 200}),
+    ("/account/signup", {**every(MOVED), "visitor": 200}),
+    ("/account/password/forgot", every(200)),
+    ("/account/profile", signed_in(200)),
+    ("/account/password", signed_in(200)),
+    ("/organisations/", signed_in(200)),
+    ("/organisations/{eo_a}", signed_in(200)),
+    ("/organisations/{pending_org}", only(MANAGE_A, refused=404)),
+    ("/organisations/new", only({"secretariat"})),
+    ("/organisations/{eo_a}/edit", only({"secretariat"})),
+    ("/organisations/{eo_a}/merge", only({"secretariat"})),
+    ("/organisations/mine", signed_in(200)),
+    ("/organisations/join", signed_in(200)),
+    ("/organisations/{eo_b}/join", signed_in(200)),
+    ("/organisations/request", signed_in(200)),
+    ("/organisations/requests", only({"manager_a", "manager_b", "secretariat"})),
+    ("/organisations/{eo_a}/members", only(MANAGE_A)),
+    ("/organisations/{sme_a}/members", only(MANAGE_A)),
+    ("/organisations/{eo_b}/members", only({"manager_b", "secretariat"})),
+    ("/organisations/{eo_a}/invite", only(MANAGE_A)),
+    ("/organisations/{eo_a}/import", only(MANAGE_A)),
+    ("/admin/users", only({"secretariat"})),
+    ("/admin/audit", only({"secretariat"})),
+]
+
+# (url, expectations, check(session, world) -> bool: did the action take effect?)
+POST_ROUTES = [
+    ("/organisations/memberships/{join_a}/approve", only(MANAGE_A, ok=MOVED),
+     lambda s, w: s.get(Membership, w["join_a"]).status == "active"),
+    ("/organisations/memberships/{join_a}/reject", only(MANAGE_A, ok=MOVED),
+     lambda s, w: s.get(Membership, w["join_a"]).status == "rejected"),
+    ("/organisations/memberships/{learner_membership}/end", only(MANAGE_A, ok=MOVED),
+     lambda s, w: s.get(Membership, w["learner_membership"]).status == "ended"),
+    ("/organisations/{pending_org}/approve", only(MANAGE_A, ok=MOVED),
+     lambda s, w: s.get(Organisation, w["pending_org"]).status == "active"),
+    ("/organisations/{pending_org}/reject", only(MANAGE_A, ok=MOVED),
+     lambda s, w: s.get(Organisation, w["pending_org"]).status == "rejected"),
+    ("/admin/users/{learner}?role=x", only({"secretariat"}, ok=MOVED),
+     lambda s, w: s.scalar(select(Membership).where(Membership.user_id == w["learner"])) is not None
+     and _role_of(s, w["learner"]) == "secretariat"),
+]
+
+
+def _role_of(session, user_id):
+    from lms.accounts.models import User
+
+    return session.get(User, user_id).role
+
+
+@pytest.fixture
+def world(session):
+    eo_a = make_org(session, name="Employers A", kind="employers_organisation")
+    eo_b = make_org(session, name="Employers B", kind="employers_organisation", country="PE")
+    sme_a = make_org(session, name="SME A", kind="sme", parent=eo_a, size_band="micro")
+    pending_org = make_org(session, name="New SME", kind="sme", parent=eo_a, status="pending")
+    learner = make_user(session, email="learner@example.org", org=sme_a)
+    manager_a = make_user(session, email="manager_a@example.org", org=eo_a, manager=True)
+    manager_b = make_user(session, email="manager_b@example.org", org=eo_b, manager=True)
+    secretariat = make_user(session, email="secretariat@example.org", role="secretariat")
+    applicant = make_user(session, email="applicant@example.org")
+    join_a = make_join_request(session, applicant, eo_a)
+    session.commit()
+    return {
+        "eo_a": eo_a.id, "eo_b": eo_b.id, "sme_a": sme_a.id, "pending_org": pending_org.id,
+        "learner": learner.id, "join_a": join_a.id, "learner_membership": learner.membership.id,
+        "users": {"learner": learner.email, "manager_a": manager_a.email,
+                  "manager_b": manager_b.email, "secretariat": secretariat.email},
+    }
+
+
+def _check(response, expected):
+    if expected == LOGIN:
+        assert response.status_code == 302 and "/account/login" in response.location
+    elif expected == MOVED:
+        assert response.status_code == 302 and "/account/login" not in response.location
+    else:
+        assert response.status_code == expected
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url,expected", GET_ROUTES, ids=[r[0] for r in GET_ROUTES])
+def test_get(client, auth, world, role, url, expected):
+    if role != "visitor":
+        assert auth.login(world["users"][role]).status_code == 302
+    _check(client.get(url.format(**world)), expected[role])
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url,expected,took_effect", POST_ROUTES, ids=[r[0] for r in POST_ROUTES])
+def test_post(app, client, auth, session, world, role, url, expected, took_effect):
+    if role != "visitor":
+        auth.login(world["users"][role])
+    path = url.format(**world).split("?")[0]
+    _check(client.post(path, data={"role": "secretariat"}), expected[role])
+    session.rollback()
+    assert took_effect(session, world) == (expected[role] == MOVED)
+
+
+def test_every_route_has_a_row(app):
+    """A route added without an access row fails here."""
+    covered = {u.split("?")[0].split("{")[0].rstrip("/") for u, *_ in GET_ROUTES + POST_ROUTES}
+    exempt = {"lms.static", "static", "accounts.logout", "accounts.reset_password", "orgs.accept_invitation",
+              "orgs.request_join", "orgs.withdraw", "orgs.approve_member", "orgs.reject_member",
+              "orgs.member_role", "admin.update_user"}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in exempt:
+            continue
+        prefix = rule.rule.split("<")[0].rstrip("/")
+        if not any(c == prefix or (c and prefix.startswith(c) and "<" in rule.rule) for c in covered | {""}):
+            missing.append(rule.rule)
+    assert not missing, f"routes without an access row: {missing}"
