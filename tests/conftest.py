@@ -12,6 +12,7 @@ os.environ.setdefault("LMS_ENV", "testing")
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from lms import create_app
 from lms.db import Base
@@ -101,6 +102,13 @@ def app(database_url, backend, app_config):
     app.extensions["lms"].engine.dispose()
 
 
+class TestSession(Session):
+    def refresh_all(self) -> None:
+        """See what requests have committed since: end the snapshot, forget loaded state."""
+        self.rollback()
+        self.expire_all()
+
+
 @pytest.fixture
 def session(app):
     """A session outside any request, for arranging and checking data.
@@ -108,7 +116,7 @@ def session(app):
     It deliberately pushes no app context: one left pushed would be shared by every
     request of the test client, and with it ``g`` and the request's session.
     """
-    s = app.extensions["lms"].sessionmaker()
+    s = TestSession(bind=app.extensions["lms"].engine, expire_on_commit=False)
     yield s
     s.close()
 

@@ -129,7 +129,7 @@ def test_post(app, client, auth, session, world, role, url, expected, took_effec
         auth.login(world["users"][role])
     path = url.format(**world).split("?")[0]
     _check(client.post(path, data={"role": "secretariat"}), expected[role])
-    session.rollback()
+    session.refresh_all()
     assert took_effect(session, world) == (expected[role] == MOVED)
 
 

@@ -133,13 +133,13 @@ def test_password_reset_flow_single_use(client, session):
     new = "the rains come in april"
     r = client.post(f"/account/password/reset/{token}", data={"password": new, "confirm": new})
     assert r.status_code == 302
-    session.rollback()
+    session.refresh_all()
     assert session.scalar(select(User)).check_password(new)
     # The link works once.
     assert client.get(f"/account/password/reset/{token}").status_code == 410
     r = client.post(f"/account/password/reset/{token}", data={"password": "another long one", "confirm": "another long one"})
     assert r.status_code == 410
-    session.rollback()
+    session.refresh_all()
     assert session.scalar(select(User)).check_password(new)
 
 
@@ -168,7 +168,7 @@ def test_profile_edit(client, session, auth):
     auth.login("kwame@example.org")
     r = client.post("/account/profile", data={"name": "Kwame Boateng", "country": "CI", "sex": "", "language": "fr"})
     assert r.status_code == 302
-    session.rollback()
+    session.refresh_all()
     user = session.scalar(select(User))
     assert (user.name, user.country, user.sex, user.language) == ("Kwame Boateng", "CI", None, "fr")
 
