@@ -226,3 +226,58 @@ def test_console_backend_prints_and_marks_sent(app, session, capsys):
     assert row.status == "sent"
     with app.extensions["lms"].sessionmaker() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")) == 0
+
+
+class Tarpit:
+    """Accepts one SMTP connection, says nothing, and hangs up when told to."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = threading.Event()
+        self.release = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        conn, _ = self.sock.accept()
+        self.accepted.set()
+        self.release.wait(30)
+        conn.close()
+        self.sock.close()
+
+
+def test_failed_connection_does_not_requeue_what_another_worker_sent(app, session, smtp_server):
+    """Worker A picks the due rows, then its connection fails; meanwhile worker B sent them.
+
+    A must not put B's sent rows back in the queue (they would go out twice).
+    """
+    _, ids = _queue(app, session, n=3)
+    sm, config = app.extensions["lms"].sessionmaker, mail_config(app)
+    tarpit = Tarpit()
+    results, errors = [], []
+
+    def worker_a():
+        try:
+            results.append(deliver_outbox(sm, dict(config, LMS_MAIL_PORT=tarpit.port)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    a = threading.Thread(target=worker_a)
+    a.start()
+    try:
+        assert tarpit.accepted.wait(10), "worker A never connected"
+        assert deliver_outbox(sm, config)["sent"] == 3  # worker B
+    finally:
+        tarpit.release.set()
+        a.join(30)
+    assert errors == []
+
+    message_ids = [r.message_id for r in _rows(app, ids)]
+    later = utcnow() + timedelta(days=2)
+    deliver_outbox(sm, config, now=later)
+    assert smtp_server.inbox.message_ids() == Counter({m: 1 for m in message_ids})
+    assert [r.status for r in _rows(app, ids)] == ["sent"] * 3
+    assert results == [{"sent": 0, "retry": 0, "failed": 0}]

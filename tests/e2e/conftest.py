@@ -1,0 +1,78 @@
+"""A live server in a thread and Debian's Chromium driven by Playwright, with axe-core."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from lms.db import Base
+from tests.conftest import make_test_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", WTF_CSRF_ENABLED=True)
+    Base.metadata.create_all(app.extensions["lms"].engine)
+    yield app
+    app.extensions["lms"].engine.dispose()
+
+
+@pytest.fixture
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(java_script_enabled=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+class Accessibility:
+    """Runs axe-core in the page; collects serious and critical violations per page."""
+
+    def __init__(self):
+        from axe_playwright_python.sync_playwright import Axe
+
+        self.axe = Axe()
+        self.problems: dict[str, list] = {}
+        self.checked: list[str] = []
+
+    def check(self, page) -> None:
+        results = self.axe.run(page)
+        bad = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")
+        ]
+        self.checked.append(page.url)
+        if bad:
+            self.problems[page.url] = bad
+
+
+@pytest.fixture
+def a11y():
+    return Accessibility()
