@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app wsgi
 export LMS_ENV ?= development
 export DATABASE_URL ?= sqlite:///$(CURDIR)/instance/lms.sqlite3
 
-.PHONY: run test venv install install-test system-deps bench clean
+.PHONY: run test install install-test system-deps messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ test: install-test system-deps
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Extract every user-facing string into the catalogue template for translators.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o lms/translations/messages.pot .

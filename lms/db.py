@@ -95,6 +95,18 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
+def write_lock(session: Session) -> None:
+    """Start the session's transaction as a writer, before its first read.
+
+    On SQLite this is ``BEGIN IMMEDIATE``: the write lock is taken (waiting up to the
+    busy timeout) before anything is read, so a check-then-write cannot be overtaken
+    and never fails with "database is locked" when it upgrades a read snapshot. On
+    PostgreSQL it is a plain transaction; lock rows with ``with_for_update()``.
+    Call it first thing in a transaction.
+    """
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
 

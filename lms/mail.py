@@ -21,7 +21,7 @@ from flask import current_app, render_template
 from sqlalchemy import String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .db import Base, UTCDateTime, utcnow
+from .db import Base, UTCDateTime, utcnow, write_lock
 
 MAX_ATTEMPTS = 12
 #: A claim older than this is presumed to belong to a worker that died mid-send.
@@ -165,6 +165,7 @@ def deliver_outbox(sessionmaker, config, limit: int = 500, now: datetime | None 
     try:
         for message_id in due:
             with sessionmaker() as session, session.begin():
+                write_lock(session)
                 # The claim: only one worker wins the update from pending to sending.
                 claimed = session.execute(
                     update(OutboxMessage)
@@ -178,6 +179,7 @@ def deliver_outbox(sessionmaker, config, limit: int = 500, now: datetime | None 
             if not claimed:
                 continue
             with sessionmaker() as session, session.begin():
+                write_lock(session)
                 row = session.get(OutboxMessage, message_id)
                 try:
                     backend.send(_build(row, config["LMS_MAIL_SENDER"]))
@@ -204,8 +206,16 @@ def _record_failure(row: OutboxMessage, error: str, now: datetime, counts: dict)
 
 
 def _postpone_all(sessionmaker, ids, error, now, counts) -> None:
+    """The server could not be reached: put off the rows no other worker has claimed."""
     with sessionmaker() as session, session.begin():
-        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
+        write_lock(session)
+        rows = session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.id.in_(ids), OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+            ).with_for_update(skip_locked=True)
+        )
+        for row in rows:
             _record_failure(row, error, now, counts)
 
 
