@@ -176,18 +176,25 @@ def deliver_outbox(sessionmaker, config, limit: int = 500, now: datetime | None 
                     ))
                     .values(status="sending", claimed_at=utcnow())
                 ).rowcount
-            if not claimed:
-                continue
+                if not claimed:
+                    continue
+                email = _build(session.get(OutboxMessage, message_id), config["LMS_MAIL_SENDER"])
+            # No transaction is open while the SMTP server is talked to: the write lock
+            # is not held for the length of a network call.
+            try:
+                backend.send(email)
+            except (smtplib.SMTPException, OSError) as exc:
+                error = str(exc)
+            else:
+                error = None
             with sessionmaker() as session, session.begin():
                 write_lock(session)
                 row = session.get(OutboxMessage, message_id)
-                try:
-                    backend.send(_build(row, config["LMS_MAIL_SENDER"]))
-                except (smtplib.SMTPException, OSError) as exc:
-                    _record_failure(row, str(exc), now, counts)
-                else:
+                if error is None:
                     row.status, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
                     counts["sent"] += 1
+                else:
+                    _record_failure(row, error, now, counts)
     finally:
         backend.__exit__(None, None, None)
     return counts

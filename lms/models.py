@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-CORE_MODULES = ("lms.accounts.models", "lms.orgs.models", "lms.mail")
+CORE_MODULES = ("lms.accounts.models", "lms.orgs.models", "lms.mail", "lms.records.models")
 FEATURE_MODULES = ("courses.models", "workshops.models")
 
 

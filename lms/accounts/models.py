@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,8 @@ class User(UserMixin, Base):
     #: Changes whenever the password changes; part of the session identity, so that
     #: changing a password logs out every other session.
     session_token: Mapped[str] = mapped_column(String(64))
+    #: Stands for the person in exports and on completion records; reveals nothing.
+    person_key: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -48,8 +51,6 @@ class User(UserMixin, Base):
     )
 
     def set_password(self, password: str) -> None:
-        import secrets
-
         self.password_hash = generate_password_hash(password)
         self.session_token = secrets.token_hex(16)
 
