@@ -1,19 +1,20 @@
 """Courses, lessons and quizzes: the catalogue feature of the LMS."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from pathlib import Path
+
 from flask_babel import lazy_gettext as _l
 
-bp = Blueprint("courses", __name__, template_folder="templates")
-
-
-@bp.get("/")
-def catalogue():
-    return render_template("courses/catalogue.html")
+#: The starter courses shipped with the LMS.
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
 
 def setup(registry) -> None:
     from lms.registry import MenuEntry
 
+    from .importer import import_content
+    from .views import bp
+
     registry.add_blueprint(bp, "/courses")
     registry.add_menu(MenuEntry("courses.catalogue", lambda: _l("Courses"), "all", order=10))
+    registry.add_content_importer("courses", import_content)

@@ -19,13 +19,17 @@ class Registry:
     menu: list[MenuEntry] = field(default_factory=list)
     #: (blueprint, url_prefix below the LMS prefix)
     blueprints: list[tuple] = field(default_factory=list)
-    #: (name, callable(echo)) run by ``lms init`` and ``lms content import``
+    #: (name, callable(session, path, echo)) run by ``lms init`` and ``lms content import``
     content_importers: list[tuple] = field(default_factory=list)
 
     def add_menu(self, entry: MenuEntry) -> None:
         if entry not in self.menu:
             self.menu.append(entry)
             self.menu.sort(key=lambda e: e.order)
+
+    def add_content_importer(self, name: str, importer) -> None:
+        if all(n != name for n, _ in self.content_importers):
+            self.content_importers.append((name, importer))
 
     def add_blueprint(self, blueprint, url_prefix: str) -> None:
         if all(bp is not blueprint for bp, _ in self.blueprints):
