@@ -17,4 +17,5 @@ def setup(registry) -> None:
 
     registry.add_blueprint(bp, "/courses")
     registry.add_menu(MenuEntry("courses.catalogue", lambda: _l("Courses"), "all", order=10))
+    registry.add_menu(MenuEntry("courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
     registry.add_content_importer("courses", import_content)
