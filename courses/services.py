@@ -1,12 +1,12 @@
 """Course rules: the catalogue, enrolment, reading, and completion (in one function)."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from lms.accounts.models import User
-from lms.db import utcnow
+from lms.db import utcnow, writer
 
 from .models import Course, CourseVersion, Enrolment, Lesson, LessonRead, QuizAttempt
 
@@ -68,7 +68,12 @@ def read_lesson_ids(session: Session, user_id: int, version: CourseVersion) -> s
 
 
 def open_lesson(session: Session, enrolment: Enrolment, lesson: Lesson) -> None:
-    enrolment.last_lesson_id = lesson.id
+    """Remember where the learner is, to resume there (written even from a GET)."""
+    if enrolment.last_lesson_id == lesson.id:
+        return
+    with writer() as w:
+        w.execute(update(Enrolment).where(Enrolment.id == enrolment.id).values(last_lesson_id=lesson.id)
+                  .execution_options(synchronize_session=False))
 
 
 def mark_read(session: Session, enrolment: Enrolment, lesson: Lesson) -> None:

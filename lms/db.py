@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import current_app, g
+from contextlib import contextmanager
+
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -111,11 +113,49 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session() -> Session:
-    """The session of the current app context, opened on first use."""
+    """The session of the current app context, opened on first use.
+
+    A request that may write (POST and the like) starts as a writer (see
+    ``write_lock``), so that on SQLite it never fails halfway when another process
+    wrote after it had read. A GET reads without taking the lock; the few things a
+    GET writes go through ``writer()``.
+    """
     if "lms_session" not in g:
-        g.lms_session = current_app.extensions["lms"].sessionmaker()
+        session = current_app.extensions["lms"].sessionmaker()
+        if has_request_context() and request.method not in READ_ONLY_METHODS:
+            write_lock(session)
+            g.lms_session_writes = True
+        g.lms_session = session
     return g.lms_session
+
+
+@contextmanager
+def writer():
+    """A session to write with, from anywhere in a request.
+
+    In a request that already writes, it is the request's own session (committed at
+    the edge with everything else). In a GET, it is a short transaction of its own,
+    committed on leaving the block; the request's session then starts a fresh
+    snapshot, so that it sees what was written.
+    """
+    if g.get("lms_session_writes"):
+        yield get_session()
+        return
+    side = current_app.extensions["lms"].sessionmaker()
+    try:
+        with side.begin():
+            write_lock(side)
+            yield side
+    finally:
+        side.close()
+    request_session = g.get("lms_session")
+    if request_session is not None:
+        request_session.commit()  # ends the read snapshot; a GET has nothing else to commit
+        request_session.expire_all()
 
 
 def close_session(_exc=None) -> None:

@@ -46,3 +46,64 @@ def make_join_request(session, user, org, message=None) -> Membership:
     session.add(membership)
     session.flush()
     return membership
+
+
+# -- courses ---------------------------------------------------------------------
+
+ALL_TYPES_QUESTIONS = [
+    ("single", "How many ILO indicators of forced labour are there?",
+     {"options": [{"text": "Eleven", "correct": True}, {"text": "Seven"}, {"text": "Twenty"}]}),
+    ("multiple", "Which are ILO forced-labour indicators?",
+     {"scoring": "partial", "options": [{"text": "Debt bondage", "correct": True},
+                                        {"text": "Retention of identity documents", "correct": True},
+                                        {"text": "Paid overtime"}, {"text": "Written contract"}]}),
+    ("true_false", "Recruitment fees should be paid by the worker.", {"answer": False}),
+    ("matching", "Match each convention to its subject.",
+     {"pairs": [{"left": "C138", "right": "Minimum age"}, {"left": "C182", "right": "Worst forms of child labour"},
+                {"left": "C29", "right": "Forced labour"}]}),
+    ("numeric", "How many steps has the OECD due-diligence framework?", {"answer": 6, "tolerance": 0}),
+    ("short_text", "Name the UN protocol that defines trafficking in persons.",
+     {"accepted": ["Palermo Protocol", "Palermo"], "case_sensitive": False}),
+]
+
+
+def make_course(session, slug="dd-essentials", lessons=3, questions=None, pretest=False, published=True,
+                validity_months=None, **quiz_settings):
+    from datetime import date
+
+    from courses.models import Course, CourseVersion, Lesson, Question, Quiz
+
+    course = Course(slug=slug, published=published)
+    session.add(course)
+    session.flush()
+    version = CourseVersion(
+        course_id=course.id, number=1, content_hash="x" * 64, title=f"Course {slug}", summary="A summary.",
+        language="en", audience="sme", sectors=["cocoa"], estimated_minutes=60, as_of=date(2025, 12, 1),
+        prerequisites=[], certificate_validity_months=validity_months, overview_md="About the course.",
+    )
+    session.add(version)
+    session.flush()
+    for i in range(1, lessons + 1):
+        session.add(Lesson(version_id=version.id, position=i, filename=f"0{i}-lesson.md", title=f"Lesson {i}",
+                           minutes=5, body_md=f"## Part {i}\n\nText of lesson {i}."))
+    settings = {"pass_mark": 70, "draw": None, "shuffle_questions": False, "shuffle_options": False,
+                "attempts_allowed": 0, "delay_minutes": 0, "time_limit_minutes": 0, "grading": "highest",
+                "feedback": "after_each_attempt"}
+    settings.update(quiz_settings)
+    final = Quiz(version_id=version.id, role="final", filename="final.yml", title="Final quiz", kind="graded", **settings)
+    session.add(final)
+    session.flush()
+    for n, (qtype, prompt, spec) in enumerate(questions or ALL_TYPES_QUESTIONS, 1):
+        session.add(Question(quiz_id=final.id, key=f"q{n}", position=n, type=qtype, prompt=prompt, points=1,
+                             spec=spec, explanation=f"Explanation number {n} for this question."))
+    if pretest:
+        pre = Quiz(version_id=version.id, role="pretest", filename="pretest.yml", title="Pre-test", kind="pretest",
+                   pass_mark=0, attempts_allowed=1, feedback="never")
+        session.add(pre)
+        session.flush()
+        session.add(Question(quiz_id=pre.id, key="p1", position=1, type="true_false",
+                             prompt="Child labour ended in 2025.", spec={"answer": False}))
+    session.flush()
+    course.current_version_id = version.id
+    session.flush()
+    return course

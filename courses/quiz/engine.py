@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.accounts.models import User
-from lms.db import utcnow
+from lms.db import utcnow, writer
 
 from ..models import Question, Quiz, QuizAttempt
 from .types import QUESTION_TYPES
@@ -166,15 +166,22 @@ def submit_attempt(session: Session, attempt: QuizAttempt, form, now: datetime |
 
 
 def finish_expired(session: Session, attempt: QuizAttempt, now: datetime | None = None) -> QuizAttempt:
-    """Time ran out: grade what was saved before the deadline."""
-    won = session.execute(
-        update(QuizAttempt).where(QuizAttempt.id == attempt.id, QuizAttempt.status == "in_progress")
-        .values(status="expired", submitted_at=attempt.deadline_at)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    """Time ran out: grade what was saved before the deadline.
+
+    Found out while showing a page as often as while handing in, so it writes through
+    ``writer()``, which a GET may use too.
+    """
+    with writer() as w:
+        won = w.execute(
+            update(QuizAttempt).where(QuizAttempt.id == attempt.id, QuizAttempt.status == "in_progress")
+            .values(status="expired", submitted_at=attempt.deadline_at)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            expired = w.get(QuizAttempt, attempt.id)
+            w.refresh(expired)
+            grade(w, expired)
     session.refresh(attempt)
-    if won:
-        grade(session, attempt)
     return attempt
 
 
