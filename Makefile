@@ -18,12 +18,14 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
-# Debian's Chromium (for Playwright) and PostgreSQL (for the database tests),
+# Debian's Chromium (for Playwright), PostgreSQL (for the database tests) and the
+# DejaVu fonts (certificates print any name),
 # installed only when missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing$$missing from Debian"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \

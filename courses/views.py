@@ -1,6 +1,8 @@
 """Catalogue, course pages, lessons, quizzes and their results."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -264,3 +266,47 @@ def publish(slug: str):
     audit("course.publish" if course.published else "course.unpublish", course, slug=slug)
     flash(_("%(slug)s is now %(state)s.", slug=slug, state=_("published") if course.published else _("hidden")), "success")
     return redirect(url_for("courses.admin"))
+
+
+def _content_folders():
+    """Course folders under the configured content paths (default: the starter content)."""
+    from flask import current_app
+
+    from . import CONTENT_DIR
+
+    roots = current_app.config.get("LMS_CONTENT_PATHS") or [CONTENT_DIR]
+    folders = {}
+    for root in map(Path, roots):
+        candidates = [root] if (root / "course.md").is_file() else sorted(p for p in root.iterdir() if (p / "course.md").is_file()) if root.is_dir() else []
+        for folder in candidates:
+            folders.setdefault(folder.name, folder)
+    return folders
+
+
+@bp.get("/admin/preview")
+@secretariat_required
+def preview_list():
+    from .importer import content_hash
+
+    session = get_session()
+    rows = []
+    for name, folder in _content_folders().items():
+        course = services.course_by_slug(session, name)
+        newest = course.versions[-1] if course and course.versions else None
+        state = "new" if newest is None else ("unchanged" if newest.content_hash == content_hash(folder) else "changed")
+        rows.append((name, state, newest))
+    return render_template("courses/preview_list.html", rows=rows)
+
+
+@bp.get("/admin/preview/<name>")
+@secretariat_required
+def preview(name: str):
+    from .importer import check_prerequisites, validate_course_folder
+
+    folder = _content_folders().get(name)
+    if folder is None:
+        abort(404)
+    data, problems = validate_course_folder(folder)
+    if data is not None:
+        problems = problems + check_prerequisites(get_session(), data)
+    return render_template("courses/preview.html", name=name, data=data, problems=problems)

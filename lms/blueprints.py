@@ -7,9 +7,10 @@ def register_blueprints(app, state, registry) -> None:
     from .admin import bp as admin
     from .core import bp as core
     from .orgs.views import bp as orgs
+    from .records.views import bp as records
 
     prefix = state.url_prefix
-    mounted = [(core, ""), (accounts, "/account"), (orgs, "/organisations"), (admin, "/admin")]
+    mounted = [(core, ""), (accounts, "/account"), (orgs, "/organisations"), (admin, "/admin"), (records, "/records")]
     mounted += registry.blueprints
     for blueprint, sub in mounted:
         app.register_blueprint(blueprint, url_prefix=(prefix + sub) or None)

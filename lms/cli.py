@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -10,8 +11,10 @@ from flask.cli import AppGroup
 lms_cli = AppGroup("lms", help="Alliance 8.7 LMS administration.")
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 mail_cli = AppGroup("mail", help="The email outbox.")
+content_cli = AppGroup("content", help="Course and workshop content.")
 lms_cli.add_command(db_cli)
 lms_cli.add_command(mail_cli)
+lms_cli.add_command(content_cli)
 
 
 def _state():
@@ -66,11 +69,39 @@ def db_revision(message):
 def init():
     """Create or upgrade the database, then import the content folders."""
     from . import migrate
-    from .content import import_all
 
     migrate.upgrade(_state().engine)
     click.echo(f"Database at {migrate.current(_state().engine)}.")
-    import_all(click.echo)
+    _import_content(None)
+
+
+@content_cli.command("import")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def content_import(path):
+    """Validate and import course and workshop content.
+
+    PATH is one content folder (a course folder, or a folder of them); without it,
+    the content shipped with each installed feature. Everything is checked first: with
+    any problem, each is printed as file:line: message and nothing is imported.
+    """
+    _import_content(path)
+
+
+def _import_content(path) -> None:
+    """Run every content importer in one transaction, committed only if all succeed."""
+    from .content import ContentError, import_all
+
+    with _state().sessionmaker() as session:
+        try:
+            import_all(session, path, click.echo)
+        except ContentError as exc:
+            session.rollback()
+            if not exc.echoed:
+                for problem in exc.problems:
+                    click.echo(str(problem), err=True)
+            click.echo("Nothing was imported: fix the problems listed and run the command again.", err=True)
+            sys.exit(1)
+        session.commit()
 
 
 @lms_cli.command("demo")

@@ -1,12 +1,226 @@
-"""Content importers registered by the feature packages (courses, workshops)."""
+"""Content importers registered by the feature packages (courses, workshops).
+
+The core runs them (``lms init``, ``lms content import``) and gives them what every
+importer of authored files needs: ``Problem`` (a message with its file and line),
+``ContentError`` (raised, before anything is written, with every problem found),
+and YAML reading that remembers the line of each key and list item.
+
+An importer is ``importer(session, path, echo)``. ``path`` is None for the
+feature's own content folder; given a path that holds none of its kind of content
+an importer returns a falsy value and does nothing. It only flushes: the caller
+commits once, when every importer has succeeded.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from difflib import get_close_matches
+from pathlib import Path
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
 
 from . import registry
 
 
-def import_all(echo) -> None:
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one file, for the author to fix."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class ContentError(Exception):
+    """Content with problems: nothing was imported.
+
+    ``echoed`` is True when the importer has already shown the problems.
+    """
+
+    def __init__(self, problems, echoed: bool = False):
+        self.problems = list(problems)
+        self.echoed = echoed
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def import_all(session, path=None, echo=print) -> int:
+    """Run every registered importer on ``path`` in ``session`` (flushed, not committed).
+
+    Returns how many importers found content there; with an explicit ``path`` that no
+    importer recognises, raises ContentError.
+    """
     if not registry.content_importers:
         echo("No content importers are installed.")
+        return 0
+    found = 0
     for name, importer in registry.content_importers:
         echo(f"Importing {name} ...")
-        importer(echo)
+        if importer(session, path, echo):
+            found += 1
+    if path is not None and not found:
+        raise ContentError([Problem(str(path), None, "no course or workshop content found here")])
+    return found
+
+
+# --- reading authored files -------------------------------------------------
+
+
+def display_path(file: Path, folder: Path) -> str:
+    """How a file is named in a report: relative to the working directory when it is
+    below it (``courses/content/x/course.md``), else relative to ``folder``'s
+    grandparent, else as given."""
+    file = Path(file)
+    try:
+        resolved = file.resolve()
+        for base in (Path.cwd().resolve(), Path(folder).resolve().parent.parent):
+            if resolved.is_relative_to(base) and resolved != base:
+                return resolved.relative_to(base).as_posix()
+    except OSError:
+        pass
+    return str(file)
+
+
+class YMap(dict):
+    """A YAML mapping that knows its line and the line of each key."""
+
+    def __init__(self, line: int):
+        super().__init__()
+        self.line = line
+        self.key_lines: dict = {}
+
+    def line_of(self, key) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class YList(list):
+    """A YAML sequence that knows its line and the line of each item."""
+
+    def __init__(self, line: int):
+        super().__init__()
+        self.line = line
+        self.item_lines: list[int] = []
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+
+def plain(value):
+    """YMap/YList to plain dicts and lists (for JSON columns)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _hint(problem: str) -> str:
+    if "'\\t'" in problem:
+        return " (a Tab is used for indenting: indent with spaces)"
+    if "mapping values are not allowed" in problem:
+        return " (put text that contains a colon followed by a space in double quotes)"
+    return ""
+
+
+def load_yaml(text: str, offset: int = 0) -> tuple[object, list[tuple[int | None, str]]]:
+    """Parse one YAML document; line numbers are 1-based and shifted by ``offset``
+    (the number of file lines before the YAML text starts).
+
+    Returns (value, problems); value is None when the text cannot be parsed.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 + offset if mark is not None else None
+        problem = (exc.problem or exc.context or "invalid YAML").removeprefix("but ")
+        context = ""
+        if exc.context and exc.problem and exc.context_mark is not None \
+                and exc.context_mark.line != getattr(exc.problem_mark, "line", None):
+            context = f" ({exc.context}, on line {exc.context_mark.line + 1 + offset})"
+        return None, [(line, f"YAML syntax error: {problem}{context}{_hint(problem)}")]
+    except yaml.YAMLError as exc:
+        return None, [(None, f"YAML syntax error: {exc}")]
+    if node is None:
+        return None, []
+    problems: list[tuple[int | None, str]] = []
+    value = _Converter(offset, problems).convert(node)
+    return value, problems
+
+
+class _Converter:
+    def __init__(self, offset: int, problems: list):
+        self.offset = offset
+        self.problems = problems
+        self.constructor = SafeConstructor()
+
+    def line(self, node) -> int:
+        return node.start_mark.line + 1 + self.offset
+
+    def convert(self, node, depth: int = 0):
+        if depth > 50:
+            self.problems.append((self.line(node), "the YAML is nested too deeply"))
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                return self.constructor.construct_object(node, deep=True)
+            except ConstructorError as exc:
+                self.problems.append((self.line(node), f"YAML: {exc.problem}"))
+                return node.value
+            except Exception:  # e.g. a date that does not exist: keep the text
+                return node.value
+        if isinstance(node, yaml.SequenceNode):
+            out = YList(self.line(node))
+            for item in node.value:
+                out.append(self.convert(item, depth + 1))
+                out.item_lines.append(self.line(item))
+            return out
+        out = YMap(self.line(node))
+        try:
+            self.constructor.flatten_mapping(node)
+        except ConstructorError as exc:
+            self.problems.append((self.line(node), f"YAML: {exc.problem}"))
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append((self.line(key_node), "a key must be a plain word, followed by a colon"))
+                continue
+            key = self.convert(key_node, depth + 1)
+            if not isinstance(key, str):
+                key = key_node.value
+            if key in out:
+                self.problems.append((self.line(key_node),
+                                      f'key "{key}" appears twice (also on line {out.key_lines[key]})'))
+                continue
+            out[key] = self.convert(value_node, depth + 1)
+            out.key_lines[key] = self.line(key_node)
+        return out
+
+
+def decode(data: bytes) -> tuple[str | None, tuple[int, str] | None]:
+    """UTF-8 text with Windows line ends made plain, or the line and message of the error."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, (data[: exc.start].count(b"\n") + 1, "this file is not UTF-8 text: save it as UTF-8")
+    return text.lstrip("\ufeff").replace("\r\n", "\n"), None
+
+
+def split_front_matter(text: str):
+    """``(yaml_text, offset, body)`` of a Markdown file that starts with a ``---`` block,
+    or ``(None, line, message)`` when the block is missing or not closed."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return None, 1, "the file must start with a settings block: a first line of three dashes (---)"
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() == "---":
+            return "\n".join(lines[1:i]), 1, "\n".join(lines[i + 1:]).strip("\n")
+    return None, 1, "the settings block that starts on line 1 has no closing line of three dashes (---)"
+
+
+def did_you_mean(word, choices) -> str:
+    match = get_close_matches(str(word), list(choices), n=1, cutoff=0.75)
+    return f' (did you mean "{match[0]}"?)' if match else ""

@@ -87,3 +87,6 @@ def setup_templating(app, registry) -> None:
             "site_name": app.config["LMS_SITE_NAME"],
             "current_locale": lambda: str(get_locale()),
         }
+
+    from .markdown import render_markdown
+    app.add_template_filter(render_markdown, "markdown")

@@ -7,7 +7,10 @@ from flask import url_for
 from sqlalchemy import select
 
 from lms.orgs.models import Membership, Organisation
-from tests.factories import make_join_request, make_org, make_user
+from courses.models import Course, Enrolment, QuizAttempt
+from lms.records.models import CompletionRecord
+from lms.records.services import record_completion
+from tests.factories import make_course, make_join_request, make_org, make_user
 
 ROLES = ("visitor", "learner", "manager_a", "manager_b", "secretariat")
 LOGIN = "login"  # a redirect to the login page
@@ -32,6 +35,15 @@ GET_ROUTES = [
     ("/", every(200)),
     ("/healthz", every(200)),
     ("/courses/", every(200)),
+    ("/courses/{course}", every(200)),
+    ("/courses/{course}/resume", signed_in(MOVED)),
+    ("/courses/{course}/lessons/1", {**signed_in(MOVED), "learner": 200}),
+    ("/courses/{course}/quiz/final", {**signed_in(MOVED), "learner": 200}),
+    ("/courses/{course}/attempts/{attempt}", {**signed_in(404), "learner": 200}),
+    ("/courses/{course}/attempts/{attempt}/result", {**signed_in(404), "learner": MOVED}),
+    ("/courses/admin", only({"secretariat"})),
+    ("/courses/admin/preview", only({"secretariat"})),
+    ("/courses/admin/preview/due-diligence-essentials", only({"secretariat"})),
     ("/workshops/", every(200)),
     ("/account/login", {**every(MOVED), "visitor": 200}),
     ("/account/signup", {**every(MOVED), "visitor": 200}),
@@ -56,10 +68,17 @@ GET_ROUTES = [
     ("/organisations/{eo_a}/import", only(MANAGE_A)),
     ("/admin/users", only({"secretariat"})),
     ("/admin/audit", only({"secretariat"})),
+    ("/records/verify", every(200)),
+    ("/records/verify/{code}", every(200)),
+    # the learner's own; manager_a manages the parent EO of the SME it was earned in
+    ("/records/certificates/{code}.pdf", only({"learner", "manager_a", "secretariat"})),
+    ("/records/transcript", signed_in(200)),
 ]
 
 # (url, expectations, check(session, world) -> bool: did the action take effect?)
 POST_ROUTES = [
+    ("/courses/admin/{course}/publish", only({"secretariat"}, ok=MOVED),
+     lambda s, w: s.get(Course, w["course_id"]).published is False),
     ("/organisations/memberships/{join_a}/approve", only(MANAGE_A, ok=MOVED),
      lambda s, w: s.get(Membership, w["join_a"]).status == "active"),
     ("/organisations/memberships/{join_a}/reject", only(MANAGE_A, ok=MOVED),
@@ -73,6 +92,10 @@ POST_ROUTES = [
     ("/admin/users/{learner}?role=x", only({"secretariat"}, ok=MOVED),
      lambda s, w: s.scalar(select(Membership).where(Membership.user_id == w["learner"])) is not None
      and _role_of(s, w["learner"]) == "secretariat"),
+    # posted without a reason: the secretariat gets the form back with the error, nothing changes
+    ("/records/certificates/{code}/revoke", only({"secretariat"}, ok=200),
+     lambda s, w: s.scalar(select(CompletionRecord.revoked_at).where(CompletionRecord.certificate_code == w["code"]))
+     is not None),
 ]
 
 
@@ -94,10 +117,18 @@ def world(session):
     secretariat = make_user(session, email="secretariat@example.org", role="secretariat")
     applicant = make_user(session, email="applicant@example.org")
     join_a = make_join_request(session, applicant, eo_a)
+    course = make_course(session, slug="course-a")
+    enrolment = Enrolment(user_id=learner.id, course_id=course.id, version_id=course.current_version_id)
+    attempt = QuizAttempt(user_id=learner.id, quiz_id=course.current_version.quiz("final").id, number=1,
+                          layout={"questions": []}, answers={})
+    session.add_all([enrolment, attempt])
+    record = record_completion(session, learner, item_type="course", item_id=1, item_key="essentials",
+                               item_version=1, item_title="Due diligence essentials", issuer="Alliance 8.7 Learning")
     session.commit()
     return {
         "eo_a": eo_a.id, "eo_b": eo_b.id, "sme_a": sme_a.id, "pending_org": pending_org.id,
-        "learner": learner.id, "join_a": join_a.id, "learner_membership": learner.membership.id,
+        "course": "course-a", "course_id": course.id, "attempt": attempt.id,
+        "learner": learner.id, "join_a": join_a.id, "code": record.certificate_code, "learner_membership": learner.membership.id,
         "users": {"learner": learner.email, "manager_a": manager_a.email,
                   "manager_b": manager_b.email, "secretariat": secretariat.email},
     }

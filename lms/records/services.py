@@ -1,0 +1,177 @@
+"""Completion records: the one way every feature records a completion, and revocation.
+
+``record_completion`` is the only place a ``CompletionRecord`` is made. It snapshots
+who the person is and where they belong at that moment, so that metrics and
+certificates stay true when the person moves organisation or is erased.
+"""
+from __future__ import annotations
+
+import calendar
+import secrets
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from .models import ITEM_TYPES, CompletionRecord
+
+__all__ = [
+    "CODE_ALPHABET", "RecordError", "add_months", "format_code", "generate_code", "normalise_code",
+    "may_download", "record_completion", "records_for_organisation", "revoke", "transcript",
+]
+
+#: No 0/O, 1/I: a code read aloud or copied by hand cannot be mistaken. 32 symbols,
+#: 12 of them: 60 bits, far beyond guessing.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+CODE_GROUP = 4
+REASON_MAX = 300
+
+
+class RecordError(ValueError):
+    """A request the records cannot honour; the message says why, for the user."""
+
+
+def generate_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return format_code(raw)
+
+
+def format_code(raw: str) -> str:
+    return "-".join(raw[i:i + CODE_GROUP] for i in range(0, len(raw), CODE_GROUP))
+
+
+def normalise_code(text: str | None) -> str | None:
+    """A code as typed (any case, spaces or dashes anywhere) in its stored form, or None."""
+    if not text:
+        return None
+    raw = "".join(ch for ch in text.upper() if ch.isalnum())
+    if len(raw) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in raw):
+        return None
+    return format_code(raw)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus calendar months; the day is clamped (31 January + 1 month = 28/29 February)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _unused_code(session: Session) -> str:
+    # 60 random bits make a clash vanishingly rare; the check and the unique
+    # constraint make it impossible.
+    while True:
+        code = generate_code()
+        if session.scalar(select(CompletionRecord.id).where(CompletionRecord.certificate_code == code)) is None:
+            return code
+
+
+def record_completion(
+    session: Session, user, *, item_type: str, item_id: int, item_key: str, item_version: int,
+    item_title: str, language: str | None = None, score: float | None = None,
+    completed_at: datetime | None = None, issuer: str, validity_months: int | None = None,
+) -> CompletionRecord:
+    """Record that ``user`` completed an item, with its certificate. Flushes; never commits."""
+    if item_type not in ITEM_TYPES:
+        raise ValueError(f"unknown item type {item_type!r}")
+    if completed_at is None:
+        completed_at = utcnow()
+    elif completed_at.tzinfo is None:
+        raise ValueError("completed_at must be timezone-aware")
+    if validity_months is not None and validity_months < 1:
+        validity_months = None
+
+    membership = user.membership
+    org = membership.organisation if membership else None
+    parent = org.parent if org else None
+    record = CompletionRecord(
+        user_id=user.id,
+        person_key=user.person_key,
+        person_name=user.name,
+        sex=user.sex,
+        country=user.country,
+        organisation_id=org.id if org else None,
+        organisation_kind=org.kind if org else None,
+        organisation_name=org.name if org else None,
+        parent_organisation_id=parent.id if parent else None,
+        parent_organisation_kind=parent.kind if parent else None,
+        item_type=item_type,
+        item_id=item_id,
+        item_key=item_key,
+        item_version=item_version,
+        item_title=item_title,
+        language=language,
+        score=score,
+        completed_at=completed_at,
+        certificate_code=_unused_code(session),
+        issuer=issuer,
+        expires_at=add_months(completed_at, validity_months) if validity_months else None,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def revoke(session: Session, record: CompletionRecord, reason: str, actor) -> CompletionRecord:
+    """Revoke a certificate, with the reason the verification page will show. Audited.
+
+    Revoking a revoked certificate changes nothing.
+    """
+    from ..audit import audit
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise RecordError(_("Give the reason for revoking this certificate."))
+    if len(reason) > REASON_MAX:
+        raise RecordError(_("Keep the reason under %(n)d characters.", n=REASON_MAX))
+    if record.revoked_at is not None:
+        return record
+    record.revoked_at = utcnow()
+    record.revoked_reason = reason
+    audit("certificate.revoke", record, actor, code=record.certificate_code, reason=reason)
+    session.flush()
+    return record
+
+
+def transcript(session: Session, user) -> list[CompletionRecord]:
+    """The person's records, newest first."""
+    return list(session.scalars(
+        select(CompletionRecord).where(CompletionRecord.user_id == user.id)
+        .order_by(CompletionRecord.completed_at.desc(), CompletionRecord.id.desc())
+    ))
+
+
+def records_for_organisation(session: Session, org, *, include_members: bool = True) -> list[CompletionRecord]:
+    """Records earned in ``org`` and, for an employers' organisation, in its member SMEs.
+
+    Both are decided by the snapshots on the record (where the person was when they
+    completed), not by where they are now. Newest first.
+    """
+    where = CompletionRecord.organisation_id == org.id
+    if include_members and org.kind == "employers_organisation":
+        where = or_(where, CompletionRecord.parent_organisation_id == org.id)
+    return list(session.scalars(
+        select(CompletionRecord).where(where)
+        .order_by(CompletionRecord.completed_at.desc(), CompletionRecord.id.desc())
+    ))
+
+
+def may_download(user, record: CompletionRecord) -> bool:
+    """The person, the secretariat, a manager of the organisation they earned it in, or
+    of that organisation's parent employers' organisation (snapshots, as above)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_secretariat or (record.user_id is not None and record.user_id == user.id):
+        return True
+    membership = user.membership
+    if membership is None or membership.role != "manager":
+        return False
+    if record.organisation_id is not None and membership.organisation_id == record.organisation_id:
+        return True
+    return (record.parent_organisation_id is not None
+            and record.parent_organisation_kind == "employers_organisation"
+            and membership.organisation_id == record.parent_organisation_id)
