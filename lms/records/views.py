@@ -90,7 +90,7 @@ def certificate(code: str):
     verify_url = url_for("records.verify", code=record.certificate_code, _external=True)
     response = make_response(certificate_pdf(record, verify_url))
     response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="certificate-{record.certificate_code}.pdf"'
+    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{record.certificate_code}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
