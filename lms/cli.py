@@ -88,12 +88,18 @@ def content_import(path):
 
 
 def _import_content(path) -> None:
-    """Run every content importer in one transaction, committed only if all succeed."""
+    """Run every content importer in one transaction, committed only if all succeed.
+
+    Without a path: the folders in LMS_CONTENT_PATHS when it is set (as the course
+    preview pages use), else each feature's own content.
+    """
     from .content import ContentError, import_all
 
+    paths = [path] if path is not None else list(current_app.config.get("LMS_CONTENT_PATHS") or [None])
     with _state().sessionmaker() as session:
         try:
-            import_all(session, path, click.echo)
+            for each in paths:
+                import_all(session, None if each is None else Path(each), click.echo)
         except ContentError as exc:
             session.rollback()
             if not exc.echoed:
