@@ -1,0 +1,121 @@
+"""Completion, re-certification after expiry, and the self-assessment profile."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+
+from courses import services
+from courses.models import Question, Quiz
+from courses.quiz import engine
+from lms.db import get_session, utcnow
+from lms.records.models import CompletionRecord
+from tests.courses.test_quiz_engine import right_answers
+from tests.factories import make_course, make_org, make_user
+
+
+@pytest.fixture
+def ctx(app):
+    with app.test_request_context(method="POST"):
+        yield get_session()
+
+
+def _complete(s, user, course):
+    enrolment = services.enrol(s, user, course)
+    for lesson in enrolment.version.lessons:
+        services.mark_read(s, enrolment, lesson)
+    quiz = enrolment.version.quiz("final")
+    attempt = engine.start_attempt(s, user, quiz)
+    engine.submit_attempt(s, attempt, right_answers(s, attempt))
+    return enrolment
+
+
+def records(s):
+    return s.scalars(select(CompletionRecord).order_by(CompletionRecord.id)).all()
+
+
+def test_reading_alone_does_not_complete_a_course_with_a_final_quiz(ctx):
+    course = make_course(ctx, lessons=2)
+    user = make_user(ctx)
+    enrolment = services.enrol(ctx, user, course)
+    for lesson in enrolment.version.lessons:
+        services.mark_read(ctx, enrolment, lesson)
+    assert records(ctx) == [] and enrolment.completed_at is None
+
+
+def test_passing_before_reading_completes_on_the_last_lesson(ctx):
+    course = make_course(ctx, lessons=2)
+    user = make_user(ctx)
+    enrolment = services.enrol(ctx, user, course)
+    quiz = enrolment.version.quiz("final")
+    attempt = engine.start_attempt(ctx, user, quiz)
+    engine.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
+    assert records(ctx) == []
+    for lesson in enrolment.version.lessons:
+        services.mark_read(ctx, enrolment, lesson)
+    assert len(records(ctx)) == 1 and enrolment.completed_at is not None
+
+
+def test_recertification_after_expiry_needs_a_new_pass(ctx):
+    course = make_course(ctx, lessons=1, validity_months=24)
+    user = make_user(ctx, org=make_org(ctx))
+    enrolment = _complete(ctx, user, course)
+    [first] = records(ctx)
+    assert first.expires_at is not None and first.expires_at > utcnow() + timedelta(days=700)
+    # Two years and a month pass: the certificate has expired; reading again does not renew it.
+    from courses.models import QuizAttempt
+
+    shift = timedelta(days=25 * 31)
+    first.completed_at -= shift
+    first.expires_at -= shift
+    for old in ctx.scalars(select(QuizAttempt)):
+        old.started_at -= shift
+        old.submitted_at -= shift
+    ctx.flush()
+    services.mark_read(ctx, enrolment, enrolment.version.lessons[0])
+    assert len(records(ctx)) == 1
+    # A new pass does.
+    quiz = enrolment.version.quiz("final")
+    attempt = engine.start_attempt(ctx, user, quiz)
+    engine.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
+    assert len(records(ctx)) == 2 and records(ctx)[1].expires_at > utcnow()
+
+
+def test_a_revoked_certificate_is_not_reissued_silently(ctx):
+    course = make_course(ctx, lessons=1)
+    user = make_user(ctx)
+    enrolment = _complete(ctx, user, course)
+    [record] = records(ctx)
+    record.revoked_at = utcnow()
+    ctx.flush()
+    services.mark_read(ctx, enrolment, enrolment.version.lessons[0])
+    assert len(records(ctx)) == 1
+
+
+def test_self_assessment_profile_and_advice(ctx, client):
+    course = make_course(ctx, lessons=1)
+    version = course.current_version
+    quiz = Quiz(version_id=version.id, role="self_assessment", filename="msi.yml", title="How strong is it?",
+                kind="self_assessment", levels=[{"score": s, "label": f"Level {s}"} for s in range(4)], weak_below=2)
+    ctx.add(quiz)
+    ctx.flush()
+    for n, dimension in enumerate(["Commodity focus", "Participation", "Reporting"], 1):
+        ctx.add(Question(quiz_id=quiz.id, key=f"d{n}", position=n, type="scale", prompt=f"Rate {dimension}.",
+                         spec={"dimension": dimension, "advice": f"Advice for {dimension}."}))
+    user = make_user(ctx)
+    services.enrol(ctx, user, course)
+    ctx.flush()
+    attempt = engine.start_attempt(ctx, user, quiz)
+    ids = [q.id for q, _ in engine.questions_of(ctx, attempt)]
+    engine.submit_attempt(ctx, attempt, MultiDict({f"q{ids[0]}": "3", f"q{ids[1]}": "1"}))
+    profile = {p["dimension"]: (p["score"], p["weak"]) for p in attempt.result["profile"]}
+    assert profile == {"Commodity focus": (3, False), "Participation": (1, True), "Reporting": (None, True)}
+    assert attempt.score == pytest.approx(100 * 4 / 9, abs=0.01) and attempt.passed is None
+    ctx.commit()
+    client.post("/account/login", data={"email": user.email, "password": "correct horse battery"})
+    page = client.get(f"/courses/{course.slug}/attempts/{attempt.id}/result").data.decode()
+    assert "Advice for Participation." in page and "Advice for Reporting." in page
+    assert "Advice for Commodity focus." not in page
+    assert ctx.scalar(select(func.count()).select_from(CompletionRecord)) == 0
