@@ -91,10 +91,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        if connection.get_execution_options().get("sqlite_immediate"):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")
+        immediate = bool(connection.get_execution_options().get("sqlite_immediate"))
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.info["lms_write_locked"] = immediate
 
 
 def write_lock(session: Session) -> None:
@@ -107,6 +106,12 @@ def write_lock(session: Session) -> None:
     Call it first thing in a transaction.
     """
     session.connection(execution_options={"sqlite_immediate": True})
+
+
+def holds_write_lock(session: Session) -> bool:
+    """On SQLite, whether the session's transaction began as a writer (always true elsewhere)."""
+    connection = session.connection()
+    return connection.dialect.name != "sqlite" or bool(connection.info.get("lms_write_locked"))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -62,7 +62,21 @@ SEX_LABELS = {
 LANGUAGE_LABELS = {"en": "English", "fr": "Français", "es": "Español"}
 
 
+def local_time(value, zone: str | None = None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    """A UTC instant shown in a time zone, with the zone named (never ambiguous)."""
+    if value is None:
+        return ""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        tz = ZoneInfo(zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz, zone = ZoneInfo("UTC"), "UTC"
+    return f"{value.astimezone(tz).strftime(fmt)} ({zone or 'UTC'})"
+
+
 def setup_templating(app, registry) -> None:
+    app.add_template_filter(local_time, "local_time")
     @app.context_processor
     def lms_context():
         def menu():

@@ -1,19 +1,18 @@
 """Workshop series, runs, registration and attendance: the workshops feature of the LMS."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from pathlib import Path
+
 from flask_babel import lazy_gettext as _l
 
-bp = Blueprint("workshops", __name__, template_folder="templates")
-
-
-@bp.get("/")
-def index():
-    return render_template("workshops/index.html")
+#: The starter series shipped with the LMS.
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
 
 def setup(registry) -> None:
     from lms.registry import MenuEntry
+
+    from .views import bp
 
     registry.add_blueprint(bp, "/workshops")
     registry.add_menu(MenuEntry("workshops.index", lambda: _l("Workshops"), "all", order=20))

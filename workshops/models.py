@@ -1,0 +1,187 @@
+"""Workshop series (curricula), runs scheduled by organisations, registrations,
+attendance and evaluations."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.accounts.models import User
+from lms.db import Base, UTCDateTime, utcnow
+from lms.orgs.models import Organisation
+
+REGISTRATION_STATUSES = ("pending", "confirmed", "waitlisted", "cancelled", "rejected")
+#: Who attended the forum of the action plan's seed document, as registration asks.
+STAKEHOLDER_CATEGORIES = (
+    "buyer", "supplier", "worker_advocate", "survivor", "government", "academic",
+    "technology_provider", "donor_investor", "employers_organisation", "trade_union", "other",
+)
+RUN_AUDIENCES = ("open", "members")
+ATTENDANCE_METHODS = ("roster", "qr", "self")
+
+
+class WorkshopSeries(Base):
+    """A curriculum: what each session covers, for whom, with notes for facilitators."""
+
+    __tablename__ = "lms_workshop_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    #: sme, employers_organisation or all
+    audience: Mapped[str] = mapped_column(String(30), default="all")
+    objectives_md: Mapped[str] = mapped_column(Text, default="")
+    facilitator_notes_md: Mapped[str] = mapped_column(Text, default="")
+    #: A course whose final quiz serves as the post-workshop quiz (optional).
+    linked_course_slug: Mapped[str | None] = mapped_column(String(100))
+    #: "content" (imported from workshops/content) or "web" (written in the browser).
+    source: Mapped[str] = mapped_column(String(10), default="web")
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sessions: Mapped[list[SeriesSession]] = relationship(
+        back_populates="series", order_by="SeriesSession.position", cascade="all, delete-orphan"
+    )
+
+
+class SeriesSession(Base):
+    """The outline of one session of a series."""
+
+    __tablename__ = "lms_series_sessions"
+    __table_args__ = (UniqueConstraint("series_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("lms_workshop_series.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    duration_minutes: Mapped[int] = mapped_column(default=90)
+    outline_md: Mapped[str] = mapped_column(Text, default="")
+
+    series: Mapped[WorkshopSeries] = relationship(back_populates="sessions")
+
+
+class WorkshopRun(Base):
+    """One scheduled edition of a series, hosted by an organisation."""
+
+    __tablename__ = "lms_workshop_runs"
+    __table_args__ = (
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint(f"audience IN {RUN_AUDIENCES!r}", name="audience"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("lms_workshop_series.id", ondelete="RESTRICT"), index=True)
+    host_organisation_id: Mapped[int] = mapped_column(ForeignKey("lms_organisations.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    #: ISO 3166-1 alpha-2.
+    country: Mapped[str] = mapped_column(String(2))
+    venue: Mapped[str | None] = mapped_column(String(300))
+    online_url: Mapped[str | None] = mapped_column(String(500))
+    #: IANA time zone of the run; sessions are stored in UTC and shown in this zone.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    capacity: Mapped[int]
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approval_required: Mapped[bool] = mapped_column(default=False)
+    #: open: anyone; members: people of the host and of its member organisations.
+    audience: Mapped[str] = mapped_column(String(10), default="open")
+    #: Sessions a participant must attend to complete the run; NULL: all of them.
+    required_sessions: Mapped[int | None]
+    #: scheduled or cancelled.
+    status: Mapped[str] = mapped_column(String(10), default="scheduled")
+    #: The short code shown in the room for self check-in.
+    checkin_code: Mapped[str] = mapped_column(String(12))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("lms_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    series: Mapped[WorkshopSeries] = relationship()
+    host: Mapped[Organisation] = relationship()
+    sessions: Mapped[list[RunSession]] = relationship(
+        back_populates="run", order_by="RunSession.starts_at", cascade="all, delete-orphan"
+    )
+
+
+class RunSession(Base):
+    __tablename__ = "lms_run_sessions"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("lms_workshop_runs.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: Set when the organiser saves the roster: the session counts as held.
+    attendance_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    run: Mapped[WorkshopRun] = relationship(back_populates="sessions")
+
+
+class Registration(Base):
+    """A person's place (or place in the queue) at a run. Seats are counted from these
+    rows under a lock; there is no seat counter."""
+
+    __tablename__ = "lms_registrations"
+    __table_args__ = (
+        UniqueConstraint("run_id", "user_id"),
+        CheckConstraint(f"status IN {REGISTRATION_STATUSES!r}", name="status"),
+        Index("ix_lms_registrations_run_status", "run_id", "status", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("lms_workshop_runs.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("lms_users.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    #: Arrival order for the waitlist (taken under the run's lock).
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stakeholder_category: Mapped[str | None] = mapped_column(String(30))
+    accessibility_needs: Mapped[str | None] = mapped_column(Text)
+    #: The participant's personal check-in code (in their QR code); a secret.
+    checkin_token: Mapped[str] = mapped_column(String(32), unique=True)
+    # Snapshots for the metrics (people move; past counts must not).
+    person_key: Mapped[str | None] = mapped_column(String(32))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("lms_organisations.id", ondelete="SET NULL"))
+    sex: Mapped[str | None] = mapped_column(String(10))
+    country: Mapped[str | None] = mapped_column(String(2))
+
+    run: Mapped[WorkshopRun] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class Attendance(Base):
+    __tablename__ = "lms_attendances"
+
+    registration_id: Mapped[int] = mapped_column(ForeignKey("lms_registrations.id", ondelete="CASCADE"), primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("lms_run_sessions.id", ondelete="CASCADE"), primary_key=True, index=True)
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    method: Mapped[str] = mapped_column(String(10))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("lms_users.id", ondelete="SET NULL"))
+
+
+class Evaluation(Base):
+    __tablename__ = "lms_evaluations"
+    __table_args__ = (CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("lms_registrations.id", ondelete="CASCADE"), unique=True)
+    satisfaction: Mapped[int]
+    comments: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarFeed(Base):
+    """The secret of a person's personal calendar feed URL."""
+
+    __tablename__ = "lms_calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("lms_users.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,185 @@
+"""Registration: the one home of the capacity rule and of waitlist promotion.
+
+Following pretix's locking notes: lock what gets scarcer (the run), as late as
+possible, then count the seats from the rows, then write. On PostgreSQL the run's row
+is locked with SELECT ... FOR UPDATE; on SQLite the transaction is a writer from its
+BEGIN IMMEDIATE (every POST request's session is; see ``lms.db.get_session``), which
+serialises bookings across processes. The unique (run, person) constraint backs it up.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lms.accounts.models import User
+from lms.db import holds_write_lock, utcnow
+
+from . import notifications
+from .models import Registration, WorkshopRun
+
+#: Statuses that hold a seat.
+SEATED = ("confirmed",)
+
+
+class RegistrationError(ValueError):
+    pass
+
+
+def lock_run(session: Session, run_id: int) -> WorkshopRun:
+    if not holds_write_lock(session):
+        raise RuntimeError("bookings need a writer transaction (lms.db.write_lock) on SQLite")
+    run = session.execute(
+        select(WorkshopRun).where(WorkshopRun.id == run_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    return run
+
+
+def seats_taken(session: Session, run_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.run_id == run_id, Registration.status.in_(SEATED)))
+
+
+def waitlist(session: Session, run_id: int) -> list[Registration]:
+    return session.scalars(select(Registration).where(
+        Registration.run_id == run_id, Registration.status == "waitlisted"
+    ).order_by(Registration.queued_at, Registration.id)).all()
+
+
+def may_register(run: WorkshopRun, user: User, now: datetime) -> str | None:
+    """Why this person may not register now, or None."""
+    if run.status != "scheduled":
+        return _("This workshop has been cancelled.")
+    if run.registration_opens_at and now < run.registration_opens_at:
+        return _("Registration has not opened yet.")
+    if run.registration_closes_at and now > run.registration_closes_at:
+        return _("Registration has closed.")
+    if run.sessions and now > run.sessions[-1].ends_at:
+        return _("This workshop is over.")
+    if run.audience == "members":
+        org = user.organisation
+        if org is None or (org.id != run.host_organisation_id and org.parent_id != run.host_organisation_id):
+            return _("This workshop is for members of %(org)s.", org=run.host.name)
+    return None
+
+
+def register(session: Session, run_id: int, user: User, *, stakeholder_category: str | None = None,
+             accessibility_needs: str | None = None, now: datetime | None = None) -> Registration:
+    """Book a seat, or a place on the waitlist, or ask for approval. Idempotent for a
+    person who already holds a live registration."""
+    now = now or utcnow()
+    run = lock_run(session, run_id)
+    reason = may_register(run, user, now)
+    existing = session.scalar(select(Registration).where(
+        Registration.run_id == run_id, Registration.user_id == user.id))
+    if existing is not None and existing.status in ("pending", "confirmed", "waitlisted"):
+        return existing
+    if reason:
+        raise RegistrationError(reason)
+    registration = existing or Registration(run_id=run_id, user_id=user.id, checkin_token=secrets.token_urlsafe(16))
+    org = user.organisation
+    registration.stakeholder_category = stakeholder_category
+    registration.accessibility_needs = (accessibility_needs or "").strip() or None
+    registration.queued_at = now
+    registration.cancelled_at = None
+    registration.person_key, registration.sex, registration.country = user.person_key, user.sex, user.country
+    registration.organisation_id = org.id if org else None
+    if run.approval_required:
+        registration.status = "pending"
+    elif seats_taken(session, run_id) < run.capacity:
+        registration.status, registration.confirmed_at = "confirmed", now
+    else:
+        registration.status = "waitlisted"
+    if existing is None:
+        session.add(registration)
+    session.flush()
+    notifications.registration_changed(session, registration, registration.status)
+    return registration
+
+
+def approve(session: Session, registration_id: int, now: datetime | None = None) -> Registration:
+    """An organiser accepts a pending request: a seat if one is free, else the waitlist."""
+    now = now or utcnow()
+    registration = _locked(session, registration_id)
+    if registration.status != "pending":
+        raise RegistrationError(_("Only a pending request can be approved."))
+    if seats_taken(session, registration.run_id) < registration.run.capacity:
+        registration.status, registration.confirmed_at = "confirmed", now
+    else:
+        registration.status = "waitlisted"
+    session.flush()
+    notifications.registration_changed(session, registration, registration.status)
+    return registration
+
+
+def reject(session: Session, registration_id: int) -> Registration:
+    registration = _locked(session, registration_id)
+    if registration.status not in ("pending", "waitlisted", "confirmed"):
+        raise RegistrationError(_("This registration is already closed."))
+    was = registration.status
+    registration.status = "rejected"
+    session.flush()
+    notifications.registration_changed(session, registration, "rejected")
+    if was == "confirmed":
+        promote_from_waitlist(session, registration.run)
+    return registration
+
+
+def cancel(session: Session, registration_id: int, by_organiser: bool = False, now: datetime | None = None) -> Registration:
+    """The participant (or an organiser) gives up the place; the seat goes to the queue."""
+    now = now or utcnow()
+    registration = _locked(session, registration_id)
+    if registration.status not in ("pending", "confirmed", "waitlisted"):
+        return registration
+    was = registration.status
+    registration.status, registration.cancelled_at = "cancelled", now
+    session.flush()
+    notifications.registration_changed(session, registration, "cancelled_by_organiser" if by_organiser else "cancelled")
+    if was == "confirmed":
+        promote_from_waitlist(session, registration.run, now)
+    return registration
+
+
+def promote_from_waitlist(session: Session, run: WorkshopRun, now: datetime | None = None) -> list[Registration]:
+    """Fill free seats from the waitlist, first come first served. Call with the run locked."""
+    now = now or utcnow()
+    if run.status != "scheduled":
+        return []
+    free = run.capacity - seats_taken(session, run.id)
+    promoted = []
+    for registration in waitlist(session, run.id)[: max(free, 0)]:
+        registration.status, registration.confirmed_at = "confirmed", now
+        promoted.append(registration)
+    session.flush()
+    for registration in promoted:
+        notifications.registration_changed(session, registration, "promoted")
+    return promoted
+
+
+def cancel_run(session: Session, run_id: int, now: datetime | None = None) -> WorkshopRun:
+    """Cancel the whole run; everyone still registered is told."""
+    now = now or utcnow()
+    run = lock_run(session, run_id)
+    if run.status == "cancelled":
+        return run
+    run.status, run.cancelled_at = "cancelled", now
+    live = session.scalars(select(Registration).where(
+        Registration.run_id == run_id, Registration.status.in_(("pending", "confirmed", "waitlisted")))).all()
+    for registration in live:
+        registration.status, registration.cancelled_at = "cancelled", now
+    session.flush()
+    for registration in live:
+        notifications.registration_changed(session, registration, "run_cancelled")
+    return run
+
+
+def _locked(session: Session, registration_id: int) -> Registration:
+    registration = session.get(Registration, registration_id)
+    if registration is None:
+        raise RegistrationError(_("No such registration."))
+    lock_run(session, registration.run_id)
+    session.refresh(registration)
+    return registration
