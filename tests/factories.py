@@ -107,3 +107,38 @@ def make_course(session, slug="dd-essentials", lessons=3, questions=None, pretes
     course.current_version_id = version.id
     session.flush()
     return course
+
+
+# -- workshops -------------------------------------------------------------------
+
+def make_series(session, slug=None, sessions=2, **fields):
+    from workshops.models import SeriesSession, WorkshopSeries
+
+    n = next(_seq)
+    series = WorkshopSeries(slug=slug or f"series-{n}", title=fields.pop("title", f"Series {n}"),
+                            summary="A workshop series.", objectives_md="Objectives.", **fields)
+    series.sessions = [SeriesSession(position=i, title=f"Session {i}", duration_minutes=120, outline_md="Outline.")
+                       for i in range(1, sessions + 1)]
+    session.add(series)
+    session.flush()
+    return series
+
+
+def make_run(session, capacity=20, host=None, series=None, starts=None, sessions=2, timezone_name="UTC", **fields):
+    """A run whose sessions start ``starts`` (default: a week from now), one day apart."""
+    from datetime import timedelta
+
+    from lms.db import utcnow
+    from workshops.models import RunSession, WorkshopRun
+
+    series = series or make_series(session, sessions=sessions)
+    host = host or make_org(session)
+    starts = starts or utcnow().replace(microsecond=0) + timedelta(days=7)
+    run = WorkshopRun(series_id=series.id, host_organisation_id=host.id, title=fields.pop("title", series.title),
+                      country=host.country, timezone=timezone_name, capacity=capacity,
+                      checkin_code=fields.pop("checkin_code", "K7M3PQ"), **fields)
+    run.sessions = [RunSession(title=f"Session {i + 1}", starts_at=starts + timedelta(days=i),
+                               ends_at=starts + timedelta(days=i, hours=2)) for i in range(sessions)]
+    session.add(run)
+    session.flush()
+    return run

@@ -12,7 +12,18 @@ CONTENT_DIR = Path(__file__).resolve().parent / "content"
 def setup(registry) -> None:
     from lms.registry import MenuEntry
 
+    from .attendance_views import bp as attendance_bp
+    from .importer import import_series
     from .views import bp
 
     registry.add_blueprint(bp, "/workshops")
+    registry.add_blueprint(attendance_bp, "/workshops")
     registry.add_menu(MenuEntry("workshops.index", lambda: _l("Workshops"), "all", order=20))
+    registry.add_content_importer("workshops", import_series)
+
+    from lms.cli import lms_cli
+
+    from .reminders import cli as reminders_cli
+
+    if "reminders" not in lms_cli.commands:
+        lms_cli.add_command(reminders_cli)

@@ -151,6 +151,8 @@ class Registration(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("lms_organisations.id", ondelete="SET NULL"))
     sex: Mapped[str | None] = mapped_column(String(10))
     country: Mapped[str | None] = mapped_column(String(2))
+    #: When the reminder before the first session was queued (so it is queued once).
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     run: Mapped[WorkshopRun] = relationship()
     user: Mapped[User | None] = relationship()

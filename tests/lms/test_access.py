@@ -2,6 +2,8 @@
 organisations, secretariat). A table, so that a new route without a row stands out."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from flask import url_for
 from sqlalchemy import select
@@ -9,7 +11,9 @@ from sqlalchemy import select
 from lms.orgs.models import Membership, Organisation
 from courses.models import Course, Enrolment, QuizAttempt
 from lms.records.models import CompletionRecord
+from lms.db import utcnow
 from lms.records.services import record_completion
+from workshops.models import CalendarFeed, Registration, RunSession, WorkshopRun, WorkshopSeries
 from tests.factories import make_course, make_join_request, make_org, make_user
 
 ROLES = ("visitor", "learner", "manager_a", "manager_b", "secretariat")
@@ -73,6 +77,15 @@ GET_ROUTES = [
     # the learner's own; manager_a manages the parent EO of the SME it was earned in
     ("/records/certificates/{code}.pdf", only({"learner", "manager_a", "secretariat"})),
     ("/records/transcript", signed_in(200)),
+    # workshop attendance (run hosted by eo_a; the learner is a confirmed participant)
+    ("/workshops/runs/{run}/sessions/{run_session}/roster", only(MANAGE_A)),
+    ("/workshops/checkin/{checkin_token}", only(MANAGE_A)),
+    ("/workshops/runs/{run}/room-code", only(MANAGE_A)),
+    ("/workshops/runs/{run}/self-check-in", only({"learner"})),
+    ("/workshops/runs/{run}/evaluation", only({"learner"})),
+    ("/workshops/runs/{run}/evaluations", only(MANAGE_A)),
+    ("/workshops/calendar", signed_in(200)),
+    ("/workshops/calendar/{feed_token}.ics", every(200)),
 ]
 
 # (url, expectations, check(session, world) -> bool: did the action take effect?)
@@ -96,6 +109,8 @@ POST_ROUTES = [
     ("/records/certificates/{code}/revoke", only({"secretariat"}, ok=200),
      lambda s, w: s.scalar(select(CompletionRecord.revoked_at).where(CompletionRecord.certificate_code == w["code"]))
      is not None),
+    ("/workshops/runs/{run}/sessions/{run_session}/roster", only(MANAGE_A, ok=MOVED),
+     lambda s, w: s.get(RunSession, w["run_session"]).attendance_taken_at is not None),
 ]
 
 
@@ -124,8 +139,19 @@ def world(session):
     session.add_all([enrolment, attempt])
     record = record_completion(session, learner, item_type="course", item_id=1, item_key="essentials",
                                item_version=1, item_title="Due diligence essentials", issuer="Alliance 8.7 Learning")
+    series = WorkshopSeries(slug="access-series", title="Access series", summary="S.")
+    session.add(series)
+    session.flush()
+    run = WorkshopRun(series_id=series.id, host_organisation_id=eo_a.id, title="Access run", country="GH",
+                      capacity=5, checkin_code="ROOM42")
+    run.sessions = [RunSession(title="One", starts_at=utcnow() - timedelta(hours=1), ends_at=utcnow() + timedelta(hours=1))]
+    session.add(run)
+    session.flush()
+    registration = Registration(run_id=run.id, user_id=learner.id, status="confirmed", checkin_token="access-token")
+    session.add_all([registration, CalendarFeed(user_id=learner.id, token="access-feed")])
     session.commit()
     return {
+        "run": run.id, "run_session": run.sessions[0].id, "checkin_token": "access-token", "feed_token": "access-feed",
         "eo_a": eo_a.id, "eo_b": eo_b.id, "sme_a": sme_a.id, "pending_org": pending_org.id,
         "course": "course-a", "course_id": course.id, "attempt": attempt.id,
         "learner": learner.id, "join_a": join_a.id, "code": record.certificate_code, "learner_membership": learner.membership.id,

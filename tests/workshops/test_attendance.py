@@ -1,0 +1,265 @@
+"""Attendance: QR check-in, the roster, self check-in, completion of a run and its
+certificate, evaluations. On SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.db import utcnow, write_lock
+from lms.records.models import CompletionRecord
+from tests.factories import make_org, make_user
+from workshops import attendance
+from workshops.models import Attendance, Evaluation, Registration, RunSession, WorkshopRun, WorkshopSeries
+
+
+def _run(session, host, starts, sessions=2, required=None, code="K7M-3PQ", hours=2, title="Due diligence for SMEs"):
+    n = secrets.token_hex(3)
+    series = WorkshopSeries(slug=f"dd-smes-{n}", title="Due diligence for SMEs", summary="Four sessions.")
+    session.add(series)
+    session.flush()
+    run = WorkshopRun(series_id=series.id, host_organisation_id=host.id, title=title, language="fr", country="CI",
+                      timezone="Africa/Abidjan", capacity=30, checkin_code=code, required_sessions=required)
+    run.sessions = [RunSession(title=f"Session {i + 1}", starts_at=starts + timedelta(days=i),
+                               ends_at=starts + timedelta(days=i, hours=hours)) for i in range(sessions)]
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _register(session, run, user, status="confirmed"):
+    registration = Registration(run_id=run.id, user_id=user.id, status=status,
+                                checkin_token=secrets.token_urlsafe(16), person_key=user.person_key)
+    session.add(registration)
+    session.flush()
+    return registration
+
+
+@pytest.fixture
+def world(session):
+    host = make_org(session, name="Fédération des employeurs", kind="employers_organisation", country="CI")
+    other = make_org(session, name="Other Employers", kind="employers_organisation")
+    sme = make_org(session, name="Cocoa SME", kind="sme", parent=host, size_band="micro")
+    organiser = make_user(session, email="organiser@example.org", name="Organiser", org=host, manager=True)
+    stranger = make_user(session, email="stranger@example.org", org=other, manager=True)
+    people = [make_user(session, email=f"p{i}@example.org", name=f"Awa {i}", org=sme, sex="female", country="CI")
+              for i in range(3)]
+    # The first session began ten minutes ago: it is in progress.
+    run = _run(session, host, utcnow().replace(microsecond=0) - timedelta(minutes=10), sessions=3, required=2)
+    registrations = [_register(session, run, p) for p in people]
+    session.commit()
+    return {"run": run, "organiser": organiser, "stranger": stranger, "people": people,
+            "registrations": registrations, "host": host, "sme": sme}
+
+
+def _attendances(session, registration_id=None):
+    session.refresh_all()
+    query = select(Attendance)
+    if registration_id is not None:
+        query = query.where(Attendance.registration_id == registration_id)
+    return session.scalars(query).all()
+
+
+def test_qr_check_in_twice_records_one_attendance(client, auth, session, world):
+    registration = world["registrations"][0]
+    auth.login(world["organiser"])
+    page = client.get(f"/workshops/checkin/{registration.checkin_token}")
+    assert page.status_code == 200
+    assert "Awa 0" in page.text and "Session 1" in page.text
+
+    first = client.post(f"/workshops/checkin/{registration.checkin_token}", data={})
+    assert first.status_code == 200 and "Checked in for Session 1" in first.text
+    second = client.post(f"/workshops/checkin/{registration.checkin_token}", data={})
+    assert second.status_code == 200 and "Already checked in" in second.text
+
+    rows = _attendances(session, registration.id)
+    assert len(rows) == 1
+    assert rows[0].method == "qr" and rows[0].recorded_by_id == world["organiser"].id
+    assert rows[0].session_id == world["run"].sessions[0].id
+
+
+@pytest.mark.parametrize("who", ["stranger", "participant"])
+def test_qr_check_in_refused_to_others(client, auth, session, world, who):
+    registration = world["registrations"][0]
+    auth.login(world["stranger"] if who == "stranger" else world["people"][0])
+    assert client.get(f"/workshops/checkin/{registration.checkin_token}").status_code == 403
+    assert client.post(f"/workshops/checkin/{registration.checkin_token}", data={}).status_code == 403
+    assert _attendances(session) == []
+
+
+def test_unknown_check_in_token_is_404(client, auth, world):
+    auth.login(world["organiser"])
+    assert client.get("/workshops/checkin/not-a-token").status_code == 404
+
+
+def test_roster_sets_exactly_the_ticked(client, auth, session, world):
+    run, (r0, r1, r2) = world["run"], world["registrations"]
+    first = run.sessions[0]
+    write_lock(session)
+    assert attendance.self_check_in(session, r0, "k7m 3pq") is True
+    session.commit()
+
+    auth.login(world["organiser"])
+    url = f"/workshops/runs/{run.id}/sessions/{first.id}/roster"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert f'<label for="present-{r0.id}">Awa 0</label>' in page.text
+    assert "Room code (self)" in page.text
+    assert f'id="present-{r0.id}" checked' in page.text and f'id="present-{r1.id}" checked' not in page.text
+
+    response = client.post(url, data={"present": [str(r1.id), str(r2.id)]})
+    assert response.status_code == 302
+    assert {a.registration_id for a in _attendances(session)} == {r1.id, r2.id}
+    assert session.get(RunSession, first.id).attendance_taken_at is not None
+
+    client.post(url, data={"present": [str(r2.id)]})
+    rows = _attendances(session)
+    assert [(a.registration_id, a.method) for a in rows] == [(r2.id, "roster")]
+
+
+def test_roster_refused_to_another_organisation(client, auth, world):
+    run = world["run"]
+    auth.login(world["stranger"])
+    assert client.get(f"/workshops/runs/{run.id}/sessions/{run.sessions[0].id}/roster").status_code == 403
+
+
+def _attend(session, registration, run_session, method="roster"):
+    session.rollback()  # end any read snapshot: the write lock is taken first
+    write_lock(session)
+    recorded = attendance.record_attendance(session, registration, run_session, method)
+    session.commit()
+    return recorded
+
+
+def _records(session):
+    session.refresh_all()
+    return session.scalars(select(CompletionRecord).where(CompletionRecord.item_type == "workshop")).all()
+
+
+def test_attending_the_required_sessions_completes_the_run_once(client, session, world):
+    run, registration, person = world["run"], world["registrations"][0], world["people"][0]
+    assert _attend(session, registration, run.sessions[0]) is True
+    assert _records(session) == []  # 1 of 2 required
+    assert _attend(session, registration, run.sessions[0]) is False  # idempotent
+    assert _attend(session, registration, run.sessions[1], method="qr") is True
+    assert _attend(session, registration, run.sessions[2], method="self") is True
+
+    (record,) = _records(session)
+    assert (record.user_id, record.item_type, record.item_id, record.item_key, record.item_version) == (
+        person.id, "workshop", run.id, run.series.slug, 1)
+    assert record.item_title == run.title and record.language == "fr"
+    assert record.issuer == "Fédération des employeurs"
+    assert record.person_name == "Awa 0" and record.sex == "female" and record.country == "CI"
+    assert record.organisation_id == world["sme"].id and record.parent_organisation_id == world["host"].id
+    assert record.certificate_code
+
+    page = client.get(f"/records/verify/{record.certificate_code}")
+    assert page.status_code == 200
+    assert "Awa 0" in page.text and run.title in page.text
+
+
+def test_fewer_than_required_sessions_gives_no_record(session, world):
+    host = world["host"]
+    everything = _run(session, host, utcnow() - timedelta(days=3), sessions=2, required=None)
+    registration = _register(session, everything, world["people"][1])
+    session.commit()
+    _attend(session, registration, everything.sessions[0])
+    assert _records(session) == []
+    _attend(session, registration, everything.sessions[1])
+    assert len(_records(session)) == 1
+
+
+def test_only_confirmed_registrations_attend(session, world):
+    waiting = _register(session, _run(session, world["host"], utcnow()), world["people"][0], status="waitlisted")
+    session.commit()
+    session.rollback()
+    write_lock(session)
+    with pytest.raises(attendance.AttendanceError):
+        attendance.record_attendance(session, waiting, waiting.run.sessions[0], "roster")
+    session.rollback()
+    assert _attendances(session) == []
+
+
+def test_self_check_in_code_and_window(session, world):
+    run, registration = world["run"], world["registrations"][0]
+    start = run.sessions[0].starts_at
+    write_lock(session)
+    with pytest.raises(attendance.AttendanceError, match="not the code"):
+        attendance.self_check_in(session, registration, "K7M-3PX")
+    with pytest.raises(attendance.AttendanceError, match="No session"):
+        attendance.self_check_in(session, registration, "K7M3PQ", now=start - timedelta(minutes=31))
+    with pytest.raises(attendance.AttendanceError, match="No session"):
+        attendance.self_check_in(session, registration, "K7M3PQ", now=start + timedelta(hours=2, minutes=31))
+    assert attendance.self_check_in(session, registration, " k7m-3pq ", now=start - timedelta(minutes=30)) is True
+    assert attendance.self_check_in(session, registration, "K7M3PQ", now=start + timedelta(hours=2, minutes=30)) is False
+    session.commit()
+    (row,) = _attendances(session)
+    assert (row.method, row.session_id, row.recorded_by_id) == ("self", run.sessions[0].id, world["people"][0].id)
+
+
+def test_self_check_in_page(client, auth, session, world):
+    run = world["run"]
+    url = f"/workshops/runs/{run.id}/self-check-in"
+    auth.login(world["people"][0])
+    page = client.get(url)
+    assert page.status_code == 200 and "Code shown in the room" in page.text
+    wrong = client.post(url, data={"code": "nope"})
+    assert wrong.status_code == 200 and "not the code shown in the room" in wrong.text
+    assert 'value="nope"' in wrong.text  # nothing typed is lost
+    right = client.post(url, data={"code": "k7m3pq"})
+    assert "You are checked in" in right.text
+    assert len(_attendances(session)) == 1
+    auth.logout()
+    auth.login(world["stranger"])
+    assert client.get(url).status_code == 403
+
+
+def test_evaluation_saved_updated_and_summarised(client, auth, session, world):
+    run, (r0, r1, r2) = world["run"], world["registrations"]
+    url = f"/workshops/runs/{run.id}/evaluation"
+    auth.login(world["people"][0])
+    assert "attended at least one session" in client.get(url).text  # not attended yet
+    for registration in (r0, r1):
+        _attend(session, registration, run.sessions[0])
+
+    assert client.post(url, data={"satisfaction": "4", "comments": "Useful."}).status_code == 302
+    assert client.post(url, data={"satisfaction": "5", "comments": "Very useful."}).status_code == 302
+    refused = client.post(url, data={"comments": "no rating"})
+    assert refused.status_code == 200 and "Choose how satisfied you are" in refused.text
+    auth.logout()
+    auth.login(world["people"][1])
+    client.post(url, data={"satisfaction": "2", "comments": ""})
+    auth.logout()
+
+    session.refresh_all()
+    assert session.scalar(select(func.count()).select_from(Evaluation)) == 2
+    summary = attendance.evaluation_summary(session, run.id)
+    assert (summary.count, summary.mean) == (2, 3.5)
+    assert summary.distribution == {1: 0, 2: 1, 3: 0, 4: 0, 5: 1}
+    assert summary.comments == ["Very useful."]
+
+    auth.login(world["organiser"])
+    page = client.get(f"/workshops/runs/{run.id}/evaluations")
+    assert page.status_code == 200 and "3.5" in page.text and "Very useful." in page.text
+    auth.logout()
+    auth.login(world["people"][2])
+    assert client.get(f"/workshops/runs/{run.id}/evaluations").status_code == 403
+
+
+def test_evaluation_waits_for_the_first_session(session, world):
+    later = _run(session, world["host"], utcnow() + timedelta(days=2))
+    registration = _register(session, later, world["people"][0])
+    session.commit()
+    assert "opens when the first session starts" in attendance.may_evaluate(session, registration)
+
+
+def test_room_code_page(client, auth, world):
+    run = world["run"]
+    auth.login(world["organiser"])
+    page = client.get(f"/workshops/runs/{run.id}/room-code")
+    assert page.status_code == 200 and "K7M-3PQ" in page.text
+    auth.logout()
+    auth.login(world["people"][0])
+    assert client.get(f"/workshops/runs/{run.id}/room-code").status_code == 403

@@ -1,0 +1,123 @@
+"""Forms of the workshop pages."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, DateTimeLocalField, FieldList, Form, FormField, IntegerField,
+                     SelectField, StringField, TextAreaField, TimeField, URLField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL
+
+from lms.templating import LANGUAGE_LABELS, country_choices
+
+from .models import RUN_AUDIENCES, STAKEHOLDER_CATEGORIES
+
+SERIES_ROWS = 6
+
+STAKEHOLDER_LABELS = {
+    "buyer": _l("Buyer (brand or retailer)"),
+    "supplier": _l("Supplier or producer"),
+    "worker_advocate": _l("Worker advocate"),
+    "survivor": _l("Survivor of forced labour or trafficking"),
+    "government": _l("Government"),
+    "academic": _l("Academic or researcher"),
+    "technology_provider": _l("Technology provider"),
+    "donor_investor": _l("Donor or investor"),
+    "employers_organisation": _l("Employers' organisation"),
+    "trade_union": _l("Trade union"),
+    "other": _l("Other"),
+}
+SERIES_AUDIENCES = {
+    "all": _l("Everyone"),
+    "sme": _l("Small and medium-sized enterprises"),
+    "employers_organisation": _l("Employers' organisations"),
+}
+RUN_AUDIENCE_LABELS = {
+    "open": _l("Open to everyone"),
+    "members": _l("Members of the host organisation and its member businesses"),
+}
+
+
+def _languages():
+    return list(LANGUAGE_LABELS.items())
+
+
+class OutlineForm(Form):
+    """One session of a series; a row left without a title is ignored."""
+
+    title = StringField(_l("Session title"), validators=[Optional(), Length(max=300)])
+    duration_minutes = IntegerField(_l("Duration (minutes)"), default=90,
+                                    validators=[Optional(), NumberRange(min=5, max=24 * 60)])
+    outline_md = TextAreaField(_l("Outline (Markdown)"), validators=[Optional(), Length(max=20000)])
+
+
+class SeriesForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=2000)])
+    language = SelectField(_l("Language"), choices=_languages, default="en")
+    audience = SelectField(_l("Audience"), choices=list(SERIES_AUDIENCES.items()), default="all")
+    objectives_md = TextAreaField(_l("Objectives (Markdown)"), validators=[Optional(), Length(max=20000)])
+    facilitator_notes_md = TextAreaField(
+        _l("Facilitator notes (Markdown)"), validators=[Optional(), Length(max=50000)],
+        description=_l("Shown only to organisers and the secretariat."))
+    #: Set by the view when no row has a title.
+    sessions_errors: list | None = None
+    # Six fixed rows (no JavaScript needed), as separate fields: WTForms' FieldList
+    # renumbers rows when one in the middle is left empty.
+
+    def session_rows(self):
+        return [getattr(self, f"session_{n}") for n in range(SERIES_ROWS)]
+
+    def filled_sessions(self):
+        return [row.form for row in self.session_rows() if (row.form.title.data or "").strip()]
+
+
+for _n in range(SERIES_ROWS):
+    setattr(SeriesForm, f"session_{_n}", FormField(OutlineForm, label=_l("Session")))
+
+
+class RunSessionForm(Form):
+    title = StringField(_l("Session title"), validators=[DataRequired(), Length(max=300)])
+    day = DateField(_l("Date"), validators=[InputRequired(_l("Give the date."))])
+    starts = TimeField(_l("Starts at"), validators=[InputRequired(_l("Give the start time."))])
+    ends = TimeField(_l("Ends at"), validators=[InputRequired(_l("Give the end time."))])
+
+
+class RunForm(FlaskForm):
+    host_id = SelectField(_l("Host organisation"), coerce=int, validate_choice=True)
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    language = SelectField(_l("Language"), choices=_languages, default="en")
+    country = SelectField(_l("Country"), choices=lambda: [("", _l("Choose a country"))] + country_choices(),
+                          validators=[DataRequired(_l("Choose a country."))])
+    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=300)])
+    online_url = URLField(_l("Online link"), validators=[Optional(), URL(), Length(max=500)],
+                          description=_l("Shown only to confirmed participants and organisers."))
+    timezone = SelectField(_l("Time zone"), validators=[DataRequired()],
+                           description=_l("Dates and times below are read in this time zone."))
+    capacity = IntegerField(_l("Capacity (places)"), validators=[InputRequired(), NumberRange(min=1, max=100000)])
+    registration_opens = DateTimeLocalField(_l("Registration opens (optional)"), format="%Y-%m-%dT%H:%M",
+                                            validators=[Optional()])
+    registration_closes = DateTimeLocalField(_l("Registration closes (optional)"), format="%Y-%m-%dT%H:%M",
+                                             validators=[Optional()])
+    approval_required = BooleanField(_l("Organisers approve each registration"))
+    audience = SelectField(_l("Who may register"), choices=[(a, RUN_AUDIENCE_LABELS[a]) for a in RUN_AUDIENCES],
+                           default="open")
+    required_sessions = IntegerField(
+        _l("Sessions required to complete (optional)"), validators=[Optional(), NumberRange(min=1)],
+        description=_l("Leave empty to require every session."))
+    sessions = FieldList(FormField(RunSessionForm), min_entries=1)
+
+
+class RegisterForm(FlaskForm):
+    stakeholder_category = SelectField(
+        _l("Which best describes you?"),
+        choices=[("", _l("Choose one"))] + [(c, STAKEHOLDER_LABELS[c]) for c in STAKEHOLDER_CATEGORIES],
+        validators=[DataRequired(_l("Choose the description that fits you best."))])
+    accessibility_needs = TextAreaField(
+        _l("Accessibility needs (optional)"), validators=[Optional(), Length(max=2000)],
+        description=_l("For example sign language interpretation, step-free access or captions."))
+
+
+class CancelRunForm(FlaskForm):
+    confirm = BooleanField(_l("Yes, cancel this run and tell everyone registered"),
+                           validators=[DataRequired(_l("Tick the box to confirm."))])
+

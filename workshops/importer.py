@@ -1,0 +1,310 @@
+"""Validates and imports workshop series folders (workshops/README.md defines the format).
+
+Like the course importer: every folder is checked first and every problem is reported
+with its file and line; with any problem nothing is written. A series whose files hash
+to its stored ``content_hash`` is left alone; a changed one is updated in place (runs
+keep pointing at it) and its session outlines are replaced.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from lms.content import (
+    ContentError, Problem, YList, YMap, decode, did_you_mean, display_path, load_yaml, split_front_matter,
+)
+from lms.db import utcnow, write_lock
+
+from .models import SeriesSession, WorkshopSeries
+
+__all__ = ["ContentError", "Problem", "SeriesData", "import_series", "validate_series_folder"]
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
+SESSION_FILE_RE = re.compile(r"^\d{2}-[a-z0-9]+(-[a-z0-9]+)*\.md$")
+AUDIENCES = ("sme", "employers_organisation", "all")
+SERIES_REQUIRED = ("slug", "title", "summary", "language", "audience", "as_of", "sessions")
+SERIES_KEYS = frozenset(SERIES_REQUIRED + ("linked_course",))
+SESSION_KEYS = ("title", "duration_minutes")
+NOTES = "facilitator-notes.md"
+INT_MAX = 2**31 - 1
+
+
+@dataclass
+class SeriesData:
+    """A series folder that passed every check, ready to be written."""
+
+    slug: str
+    content_hash: str
+    fields: dict  # WorkshopSeries columns
+    sessions: list[dict]  # SeriesSession columns, in order
+    slug_line: int = 2
+
+
+class _File:
+    def __init__(self, folder: Path, rel: str, problems: list):
+        self.path = display_path(folder / rel, folder)
+        self.problems = problems
+
+    def add(self, line, message) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def parse(self, data: bytes):
+        """(settings YMap or None, body) of a Markdown file with a settings block."""
+        text, error = decode(data)
+        if error:
+            self.add(*error)
+            return None, ""
+        yaml_text, offset, body = split_front_matter(text)
+        if yaml_text is None:
+            self.add(offset, body)
+            return None, ""
+        meta, problems = load_yaml(yaml_text, offset)
+        for line, message in problems:
+            self.add(line, message)
+        if meta is None and not problems:
+            self.add(1, "the settings block is empty")
+        elif meta is not None and not isinstance(meta, YMap):
+            self.add(2, "the settings block must be lines of the form key: value")
+            meta = None
+        return meta, body
+
+    def keys(self, m: YMap, allowed, required) -> None:
+        for key in m:
+            if key not in allowed:
+                self.add(m.line_of(key), f'unknown key "{key}"{did_you_mean(key, allowed)}')
+        for key in required:
+            if key not in m:
+                self.add(1, f'"{key}" is missing')
+            elif m[key] is None:
+                self.add(m.line_of(key), f'"{key}" needs a value')
+
+    def text(self, m: YMap, key, limit=None):
+        value = m.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.add(m.line_of(key), f'"{key}" must be text')
+        elif limit and len(value.strip()) > limit:
+            self.add(m.line_of(key), f'"{key}" is longer than {limit} characters')
+        else:
+            return value.strip()
+        return None
+
+
+def _read_files(folder: Path) -> dict[str, bytes]:
+    files = {}
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(n for n in names if not n.startswith(".")):
+            full = Path(root) / name
+            files[full.relative_to(folder).as_posix()] = full.read_bytes()
+    return files
+
+
+def _hash(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        digest.update(f"{rel}\0{len(files[rel])}\0".encode())
+        digest.update(files[rel])
+    return digest.hexdigest()
+
+
+def _show(value) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
+    """Check a series folder; the data only when there is no problem at all."""
+    folder = Path(path)
+    problems: list[Problem] = []
+    series_md = _File(folder, "series.md", problems)
+    if not folder.is_dir():
+        return None, [Problem(str(folder), None, "is not a folder")]
+    files = _read_files(folder)
+    if "series.md" not in files:
+        series_md.add(None, "series.md is missing: every series folder needs one")
+        return None, problems
+    for rel in files:
+        parts = rel.split("/")
+        if len(parts) == 1 and rel not in ("series.md", NOTES) or len(parts) > 1 and parts[0] != "sessions":
+            _File(folder, rel, problems).add(None, f"unexpected file: a series folder holds only series.md, "
+                                                   f"{NOTES} and sessions/")
+        elif parts[0] == "sessions" and (len(parts) != 2 or not SESSION_FILE_RE.fullmatch(parts[1])):
+            _File(folder, rel, problems).add(None, "unexpected file in sessions/: session files are named like "
+                                                   "01-short-name.md")
+
+    meta, objectives = series_md.parse(files["series.md"])
+    fields: dict = {"objectives_md": objectives, "source": "content"}
+    listed: list[str] = []
+    meta_line = 2
+    if meta is not None:
+        meta_line = meta.line_of("slug")
+        m = meta
+        series_md.keys(m, SERIES_KEYS, SERIES_REQUIRED)
+        slug = m.get("slug")
+        if slug is not None:
+            if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug) or len(slug) > 100:
+                series_md.add(m.line_of("slug"), f"slug {_show(slug)} must be lowercase letters, digits and "
+                                                 "hyphens, for example due-diligence-for-smes")
+            elif slug != folder.name:
+                series_md.add(m.line_of("slug"), f'slug "{slug}" is not the folder name "{folder.name}": '
+                                                 "they must be the same")
+        fields["slug"] = slug
+        fields["title"] = series_md.text(m, "title", 300)
+        fields["summary"] = series_md.text(m, "summary")
+        language = m.get("language")
+        if language is not None and not (isinstance(language, str) and LANGUAGE_RE.fullmatch(language)):
+            series_md.add(m.line_of("language"), f"language {_show(language)} must be a two-letter code in "
+                                                 "lower case, such as en, fr or es")
+        fields["language"] = language
+        audience = m.get("audience")
+        if audience is not None and audience not in AUDIENCES:
+            series_md.add(m.line_of("audience"), f"audience {_show(audience)} is not one of: {', '.join(AUDIENCES)}")
+        fields["audience"] = audience
+        linked = m.get("linked_course")
+        if linked is not None and not (isinstance(linked, str) and SLUG_RE.fullmatch(linked) and len(linked) <= 100):
+            series_md.add(m.line_of("linked_course"), f"linked_course {_show(linked)} must be a course slug, "
+                                                      "for example due-diligence-essentials")
+        fields["linked_course_slug"] = linked
+        as_of = m.get("as_of")
+        if as_of is not None and not (isinstance(as_of, date) and not isinstance(as_of, datetime)):
+            series_md.add(m.line_of("as_of"), f"as_of {_show(as_of)} must be a date written YYYY-MM-DD")
+        sessions = m.get("sessions")
+        if sessions is not None:
+            if not isinstance(sessions, YList) or not sessions:
+                series_md.add(m.line_of("sessions"), '"sessions" must be a list of files in sessions/, '
+                                                     "one per line: - 01-first.md")
+            else:
+                for i, name in enumerate(sessions):
+                    line = sessions.line_of(i)
+                    if not isinstance(name, str) or f"sessions/{name}" not in files:
+                        series_md.add(line, f"session file {_show(name)} is not in sessions/")
+                    elif name in listed:
+                        series_md.add(line, f'session file "{name}" is listed twice')
+                    else:
+                        listed.append(name)
+                present = sorted(rel[len("sessions/"):] for rel in files if rel.startswith("sessions/"))
+                for name in present:
+                    if name not in listed and name not in sessions:
+                        series_md.add(m.line_of("sessions"), f'sessions/{name} is not listed in "sessions": '
+                                                             "list it, or remove the file")
+    if not objectives.strip():
+        series_md.add(1, "the objectives (the text after the settings block) are missing")
+
+    if NOTES in files:
+        notes = _File(folder, NOTES, problems)
+        text, error = decode(files[NOTES])
+        if error:
+            notes.add(*error)
+        elif not text.strip():
+            notes.add(1, "the facilitator notes are empty: write them, or remove the file")
+        elif text.startswith("---"):
+            notes.add(1, "facilitator notes have no settings block: start with the text itself")
+        else:
+            fields["facilitator_notes_md"] = text.strip("\n")
+    fields.setdefault("facilitator_notes_md", "")
+
+    session_rows = []
+    for position, name in enumerate(listed, 1):
+        f = _File(folder, f"sessions/{name}", problems)
+        meta, outline = f.parse(files[f"sessions/{name}"])
+        if meta is None:
+            continue
+        f.keys(meta, SESSION_KEYS, SESSION_KEYS)
+        title = f.text(meta, "title", 300)
+        duration = meta.get("duration_minutes")
+        if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int)
+                                     or not 1 <= duration <= INT_MAX):
+            f.add(meta.line_of("duration_minutes"), '"duration_minutes" must be a whole number, 1 or more '
+                                                    f"(found {_show(duration)})")
+        if not outline.strip():
+            f.add(1, "the session outline (the text after the settings block) is missing")
+        session_rows.append({"position": position, "title": title, "duration_minutes": duration,
+                             "outline_md": outline})
+
+    if problems:
+        order = {series_md.path: 0}
+        for p in problems:
+            order.setdefault(p.path, len(order))
+        problems.sort(key=lambda p: (order[p.path], p.line or 0))
+        return None, problems
+    return SeriesData(slug=fields["slug"], content_hash=_hash(files), fields=fields, sessions=session_rows,
+                      slug_line=meta_line), []
+
+
+# --- import ------------------------------------------------------------------
+
+
+def _series_folders(root: Path, explicit: bool) -> list[Path]:
+    if not root.is_dir():
+        return []
+    if (root / "series.md").is_file():
+        return [root]
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith((".", "_")))
+    if explicit and not any((d / "series.md").is_file() for d in folders):
+        return []  # not workshop content: another importer's
+    return folders
+
+
+def _write(session, data: SeriesData) -> str:
+    series = session.scalar(select(WorkshopSeries).where(WorkshopSeries.slug == data.slug).with_for_update())
+    if series is not None and series.content_hash == data.content_hash:
+        return "unchanged"
+    status = "updated"
+    if series is None:
+        series = WorkshopSeries(slug=data.slug)
+        session.add(series)
+        status = "created"
+    for key, value in data.fields.items():
+        setattr(series, key, value)
+    series.content_hash = data.content_hash
+    series.updated_at = utcnow()
+    # Delete the old outlines before inserting the new: (series_id, position) is unique.
+    series.sessions.clear()
+    session.flush()
+    series.sessions.extend(SeriesSession(**row) for row in data.sessions)
+    session.flush()
+    return status
+
+
+def import_series(session, path=None, echo=print) -> list[tuple[str, str]]:
+    """Import one series folder, or every series folder in a folder (default: the starter
+    series). All are checked first: with any problem, every problem is echoed, nothing is
+    written and ContentError is raised. Returns [(slug, status)], [] when ``path`` holds no
+    series. Only flushes; the caller commits."""
+    from . import CONTENT_DIR
+
+    root = Path(path) if path is not None else CONTENT_DIR
+    folders = _series_folders(root, explicit=path is not None)
+    if not folders:
+        echo(f"No workshop series folders in {root}.")
+        return []
+    checked = [validate_series_folder(folder) for folder in folders]
+    problems = [p for _, folder_problems in checked for p in folder_problems]
+    transaction = session.get_transaction()
+    if transaction is None or not getattr(transaction, "_connections", None):
+        write_lock(session)
+    if not problems:  # a series written in the web UI is not overwritten by files
+        web = set(session.scalars(select(WorkshopSeries.slug).where(
+            WorkshopSeries.slug.in_([d.slug for d, _ in checked]), WorkshopSeries.source != "content")))
+        problems = [Problem(display_path(folder / "series.md", folder), data.slug_line,
+                            f'a series "{data.slug}" was written in the web editor: give this one another slug')
+                    for folder, (data, _) in zip(folders, checked) if data.slug in web]
+    if problems:
+        for problem in problems:
+            echo(str(problem))
+        echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.")
+        raise ContentError(problems, echoed=True)
+    results = []
+    for i, (data, _) in enumerate(checked, 1):
+        status = _write(session, data)
+        results.append((data.slug, status))
+        echo(f"[{i}/{len(checked)}] {data.slug}: {status}")
+    return results
