@@ -119,6 +119,10 @@ def demo(scale):
 
     with _state().sessionmaker() as session:
         logins = demo_data.load(session, scale=scale, echo=click.echo)
+        from . import registry
+
+        for loader in registry.demo_loaders:
+            loader(session, echo=click.echo)
         session.commit()
     click.echo("")
     click.echo("Demo logins (password for all: %s)" % demo_data.DEMO_PASSWORD)

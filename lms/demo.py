@@ -139,3 +139,4 @@ def load(session: Session, scale: str = "small", echo=print) -> list[tuple[str, 
     logins.append(("learner waiting for approval", waiting.email))
     session.flush()
     return logins
+

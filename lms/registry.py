@@ -21,11 +21,17 @@ class Registry:
     blueprints: list[tuple] = field(default_factory=list)
     #: (name, callable(session, path, echo)) run by ``lms init`` and ``lms content import``
     content_importers: list[tuple] = field(default_factory=list)
+    #: callable(session, echo) run by ``lms demo`` after the people and organisations
+    demo_loaders: list = field(default_factory=list)
 
     def add_menu(self, entry: MenuEntry) -> None:
         if entry not in self.menu:
             self.menu.append(entry)
             self.menu.sort(key=lambda e: e.order)
+
+    def add_demo_loader(self, loader) -> None:
+        if loader not in self.demo_loaders:
+            self.demo_loaders.append(loader)
 
     def add_content_importer(self, name: str, importer) -> None:
         if all(n != name for n, _ in self.content_importers):

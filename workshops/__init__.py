@@ -21,6 +21,10 @@ def setup(registry) -> None:
     registry.add_menu(MenuEntry("workshops.index", lambda: _l("Workshops"), "all", order=20))
     registry.add_content_importer("workshops", import_series)
 
+    from .demo import load_activity
+
+    registry.add_demo_loader(load_activity)
+
     from lms.cli import lms_cli
 
     from .reminders import cli as reminders_cli
