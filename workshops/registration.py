@@ -70,8 +70,8 @@ def register(session: Session, run_id: int, user: User, *, stakeholder_category:
              accessibility_needs: str | None = None, now: datetime | None = None) -> Registration:
     """Book a seat, or a place on the waitlist, or ask for approval. Idempotent for a
     person who already holds a live registration."""
-    now = now or utcnow()
     run = lock_run(session, run_id)
+    now = now or utcnow()  # read after the lock: arrival order is lock order
     reason = may_register(run, user, now)
     existing = session.scalar(select(Registration).where(
         Registration.run_id == run_id, Registration.user_id == user.id))

@@ -86,6 +86,17 @@ GET_ROUTES = [
     ("/workshops/runs/{run}/evaluations", only(MANAGE_A)),
     ("/workshops/calendar", signed_in(200)),
     ("/workshops/calendar/{feed_token}.ics", every(200)),
+    ("/workshops/series", every(200)),
+    ("/workshops/series/{ws_series}", every(200)),
+    ("/workshops/series/new", only({"manager_a", "manager_b", "secretariat"})),
+    ("/workshops/series/{ws_series}/edit", only({"manager_a", "manager_b", "secretariat"})),
+    ("/workshops/runs/new?series={ws_series}", only({"manager_a", "manager_b", "secretariat"})),
+    ("/workshops/runs/{ws_run}", every(200)),
+    ("/workshops/runs/{ws_run}.ics", every(200)),
+    ("/workshops/runs/{ws_run}/manage", only(MANAGE_A)),
+    ("/workshops/runs/{ws_run}/participants.csv", only(MANAGE_A)),
+    ("/workshops/runs/{ws_run}/participants.xlsx", only(MANAGE_A)),
+    ("/workshops/decline/not-a-valid-token", every(404)),
 ]
 
 # (url, expectations, check(session, world) -> bool: did the action take effect?)
@@ -111,6 +122,24 @@ POST_ROUTES = [
      is not None),
     ("/workshops/runs/{run}/sessions/{run_session}/roster", only(MANAGE_A, ok=MOVED),
      lambda s, w: s.get(RunSession, w["run_session"]).attendance_taken_at is not None),
+    ("/workshops/registrations/{ws_registration}/approve", only(MANAGE_A, ok=MOVED),
+     lambda s, w: _ws_status(s, w["ws_registration"]) == "confirmed"),
+    ("/workshops/registrations/{ws_registration}/reject", only(MANAGE_A, ok=MOVED),
+     lambda s, w: _ws_status(s, w["ws_registration"]) == "rejected"),
+    ("/workshops/registrations/{ws_registration}/cancel", only(MANAGE_A, ok=MOVED),
+     lambda s, w: _ws_status(s, w["ws_registration"]) == "cancelled"),
+    # posted without the confirmation box: organisers get the form back, nothing changes
+    ("/workshops/runs/{ws_run}/cancel-run", only(MANAGE_A, ok=200),
+     lambda s, w: s.get(WorkshopRun, w["ws_run"]).status == "cancelled"),
+    # posted without a stakeholder category: the form comes back with the error, nothing is booked
+    ("/workshops/runs/{ws_run}/register", signed_in(400),
+     lambda s, w: len(s.scalars(select(Registration).where(Registration.run_id == w["ws_run"])).all()) > 1),
+    # none of these roles holds a registration for it
+    ("/workshops/runs/{ws_run}/cancel", signed_in(404), lambda s, w: _ws_status(s, w["ws_registration"]) == "cancelled"),
+    ("/workshops/decline/not-a-valid-token", every(404), lambda s, w: _ws_status(s, w["ws_registration"]) == "cancelled"),
+    # the form comes back with its errors (no title): nothing is created
+    ("/workshops/series/new", only({"manager_a", "manager_b", "secretariat"}, ok=200),
+     lambda s, w: len(s.scalars(select(WorkshopSeries)).all()) > 2),
 ]
 
 
@@ -149,8 +178,10 @@ def world(session):
     session.flush()
     registration = Registration(run_id=run.id, user_id=learner.id, status="confirmed", checkin_token="access-token")
     session.add_all([registration, CalendarFeed(user_id=learner.id, token="access-feed")])
+    ws_run, ws_registration = _workshop_pages_run(session, eo_a, applicant)
     session.commit()
     return {
+        "ws_series": ws_run.series.slug, "ws_run": ws_run.id, "ws_registration": ws_registration.id,
         "run": run.id, "run_session": run.sessions[0].id, "checkin_token": "access-token", "feed_token": "access-feed",
         "eo_a": eo_a.id, "eo_b": eo_b.id, "sme_a": sme_a.id, "pending_org": pending_org.id,
         "course": "course-a", "course_id": course.id, "attempt": attempt.id,
@@ -158,6 +189,23 @@ def world(session):
         "users": {"learner": learner.email, "manager_a": manager_a.email,
                   "manager_b": manager_b.email, "secretariat": secretariat.email},
     }
+
+
+def _workshop_pages_run(session, host, person):
+    """A web-authored series and an upcoming run of it hosted by ``host`` (approval
+    required), with ``person``'s request waiting for approval."""
+    from workshops.models import SeriesSession
+
+    series = WorkshopSeries(slug="series-a", title="Series A", summary="About it.", source="web")
+    series.sessions = [SeriesSession(position=1, title="Session 1")]
+    start = utcnow() + timedelta(days=30)
+    run = WorkshopRun(series=series, host=host, title="Run A", country="GH", capacity=5, checkin_code="ABCDEF",
+                      approval_required=True)
+    run.sessions = [RunSession(title="Session 1", starts_at=start, ends_at=start + timedelta(hours=2))]
+    registration = Registration(run=run, user=person, status="pending", checkin_token="ws-pending-token")
+    session.add_all([series, run, registration])
+    session.flush()
+    return run, registration
 
 
 def _check(response, expected):
@@ -204,3 +252,7 @@ def test_every_route_has_a_row(app):
         if not any(c == prefix or (c and prefix.startswith(c) and "<" in rule.rule) for c in covered | {""}):
             missing.append(rule.rule)
     assert not missing, f"routes without an access row: {missing}"
+
+
+def _ws_status(session, registration_id):
+    return session.get(Registration, registration_id).status
