@@ -19,6 +19,7 @@ def setup(registry) -> None:
     registry.add_blueprint(bp, "/workshops")
     registry.add_blueprint(attendance_bp, "/workshops")
     registry.add_menu(MenuEntry("workshops.index", lambda: _l("Workshops"), "all", order=20))
+    registry.add_menu(MenuEntry("workshops.mine", lambda: _l("My workshops"), "authenticated", order=25))
     registry.add_content_importer("workshops", import_series)
 
     from .demo import load_activity

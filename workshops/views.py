@@ -405,3 +405,22 @@ def participants_xlsx(run_id: int):
     book.save(out)
     return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="run-{run.id}-participants.xlsx"'})
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    """The runs a person is registered for and, for managers, the runs their organisation hosts."""
+    session = get_session()
+    registrations = session.scalars(
+        select(Registration).join(WorkshopRun, WorkshopRun.id == Registration.run_id)
+        .where(Registration.user_id == current_user.id).order_by(WorkshopRun.created_at.desc())
+    ).all()
+    membership = current_user.membership
+    hosted = []
+    if current_user.is_secretariat:
+        hosted = session.scalars(select(WorkshopRun).order_by(WorkshopRun.created_at.desc()).limit(200)).all()
+    elif membership is not None and membership.role == "manager":
+        hosted = session.scalars(select(WorkshopRun).where(WorkshopRun.host_organisation_id == membership.organisation_id)
+                                 .order_by(WorkshopRun.created_at.desc())).all()
+    return render_template("workshops/mine.html", registrations=registrations, hosted=hosted)

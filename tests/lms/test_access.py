@@ -39,6 +39,7 @@ GET_ROUTES = [
     ("/", every(200)),
     ("/healthz", every(200)),
     ("/courses/", every(200)),
+    ("/workshops/mine", signed_in(200)),
     ("/courses/{course}", every(200)),
     ("/courses/{course}/resume", signed_in(MOVED)),
     ("/courses/{course}/lessons/1", {**signed_in(MOVED), "learner": 200}),
