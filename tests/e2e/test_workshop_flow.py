@@ -1,0 +1,110 @@
+"""An employers' organisation runs a workshop in Chromium: the manager schedules a run
+with one place, a learner registers, a second is waitlisted, the first cancels and the
+second is promoted, the manager takes attendance, the learner gets the certificate."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from playwright.sync_api import expect
+
+from lms.db import utcnow
+from tests.factories import make_org, make_user
+from workshops import CONTENT_DIR
+from workshops.importer import import_series
+
+
+def login(page, base, email):
+    page.goto(base + "/account/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+
+
+def logout(page):
+    page.get_by_role("button", name="Log out").click()
+
+
+def test_workshop_run_end_to_end(live_app, live_server, page, a11y):
+    with live_app.extensions["lms"].sessionmaker() as session:
+        import_series(session, CONTENT_DIR / "due-diligence-for-smes", echo=lambda *_: None)
+        eo = make_org(session, name="Ghana Employers' Association", country="GH")
+        sme = make_org(session, name="Elmina Fish Processors", kind="sme", parent=eo)
+        make_user(session, email="manager@example.org", name="Kwame Mensah", org=eo, manager=True)
+        make_user(session, email="adjoa@example.org", name="Adjoa Boateng", org=sme, sex="female")
+        make_user(session, email="yaw@example.org", name="Yaw Asante", org=sme, sex="male")
+        session.commit()
+    day = (utcnow() + timedelta(days=10)).date()
+
+    # The manager schedules a run of the series with a single place.
+    login(page, live_server, "manager@example.org")
+    page.goto(live_server + "/workshops/series/due-diligence-for-smes")
+    a11y.check(page)
+    page.get_by_role("link", name="Schedule a run of this series").click()
+    a11y.check(page)
+    page.get_by_label("Country").select_option("GH")
+    page.get_by_label("Time zone").select_option("Africa/Accra")
+    page.get_by_label("Venue").fill("GEA House, Accra")
+    page.get_by_label("Capacity (places)").fill("1")
+    page.get_by_label("Sessions required to complete (optional)").fill("1")
+    dates = page.get_by_label("Date", exact=True)
+    for i in range(dates.count()):
+        dates.nth(i).fill((day + timedelta(days=7 * i)).isoformat())
+        page.get_by_label("Starts at").nth(i).fill("09:00")
+        page.get_by_label("Ends at").nth(i).fill("11:00")
+    page.get_by_role("button", name="Schedule the run").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Due diligence")
+    run_url = page.url if "/manage" not in page.url else page.url.rsplit("/manage", 1)[0]
+    run_url = re.sub(r"/manage$", "", run_url)
+    logout(page)
+
+    # Adjoa takes the place; Yaw joins the waiting list.
+    login(page, live_server, "adjoa@example.org")
+    page.goto(run_url)
+    a11y.check(page)
+    page.get_by_label("Which best describes you?").select_option(index=2)
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_text(re.compile("place is confirmed|You are registered", re.I)).first).to_be_visible()
+    a11y.check(page)
+    logout(page)
+    login(page, live_server, "yaw@example.org")
+    page.goto(run_url)
+    page.get_by_label("Which best describes you?").select_option(index=3)
+    page.get_by_label("Accessibility needs (optional)").fill("Step-free access, please.")
+    page.get_by_role("button", name="Join the waiting list").click()
+    expect(page.get_by_text("You are number 1 on the waiting list.")).to_be_visible()
+    logout(page)
+
+    # Adjoa cancels; Yaw is promoted.
+    login(page, live_server, "adjoa@example.org")
+    page.goto(run_url)
+    page.get_by_role("button", name="Cancel my registration").click()
+    logout(page)
+    login(page, live_server, "yaw@example.org")
+    page.goto(run_url)
+    expect(page.get_by_role("heading", name="Your check-in code")).to_be_visible()
+    logout(page)
+
+    # The manager takes attendance for the first session.
+    login(page, live_server, "manager@example.org")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My workshops").click()
+    a11y.check(page)
+    page.get_by_role("link", name=re.compile("Due diligence")).first.click()
+    a11y.check(page)
+    page.get_by_role("link", name=re.compile("^Take attendance")).first.click()
+    page.get_by_label("Yaw Asante").check()
+    a11y.check(page)
+    page.get_by_role("button", name="Save attendance").click()
+    logout(page)
+
+    # Yaw has an attendance certificate that verifies.
+    login(page, live_server, "yaw@example.org")
+    page.get_by_role("link", name="My certificates").first.click()
+    a11y.check(page)
+    expect(page.locator("main")).to_contain_text("Due diligence")
+    page.get_by_role("link", name=re.compile("[Vv]erif")).first.click()
+    expect(page.locator("main")).to_contain_text("Yaw Asante")
+    expect(page.locator("main")).to_contain_text("Ghana Employers' Association")
+    a11y.check(page)
+
+    assert not a11y.problems, a11y.problems
