@@ -140,3 +140,17 @@ def test_threads_never_overbook(app, session):
     rows = statuses(session, run.id)
     assert [s for _, s in rows].count("confirmed") == 10
     assert [s for _, s in rows] == ["confirmed"] * 10 + ["waitlisted"] * 30  # in arrival order
+
+
+def test_run_page_links_the_post_workshop_quiz(app, client, session):
+    from tests.factories import make_course, make_series
+
+    make_course(session, slug="due-diligence-essentials")
+    series = make_series(session, linked_course_slug="due-diligence-essentials")
+    run = make_run(session, series=series)
+    person = make_user(session, email="quiz@example.org")
+    session.commit()
+    client.post("/account/login", data={"email": "quiz@example.org", "password": "correct horse battery"})
+    client.post(f"/workshops/runs/{run.id}/register", data={"stakeholder_category": "supplier"})
+    page = client.get(f"/workshops/runs/{run.id}").data.decode()
+    assert 'href="/courses/due-diligence-essentials/quiz/final"' in page
