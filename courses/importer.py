@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from lms.content import (
-    ContentError, Problem, YList, YMap, decode, did_you_mean, display_path, load_yaml, plain,
-    split_front_matter,
+    ContentFile,
+    ContentError, Problem, YList, YMap, decode, did_you_mean, load_yaml, plain,
 )
 from lms.db import write_lock
 from lms.orgs.models import SECTORS
@@ -140,35 +140,8 @@ def content_hash(path) -> str:
 # --- checking values -----------------------------------------------------------
 
 
-class _File:
+class _File(ContentFile):
     """Collects the problems of one file."""
-
-    def __init__(self, folder: Path, rel: str, problems: list):
-        self.path = display_path(folder / rel, folder)
-        self.problems = problems
-
-    def add(self, line, message) -> None:
-        self.problems.append(Problem(self.path, line, message))
-
-    def parse_markdown(self, data: bytes):
-        """(settings YMap or None, body) of a Markdown file with a settings block."""
-        text, error = decode(data)
-        if error:
-            self.add(*error)
-            return None, ""
-        yaml_text, offset, rest = split_front_matter(text)
-        if yaml_text is None:
-            self.add(offset, rest)
-            return None, ""
-        meta, problems = load_yaml(yaml_text, offset)
-        for line, message in problems:
-            self.add(line, message)
-        if meta is None and not problems:
-            self.add(1, "the settings block is empty")
-        elif meta is not None and not isinstance(meta, YMap):
-            self.add(offset + 1, "the settings block must be lines of the form key: value")
-            meta = None
-        return meta, rest
 
     def parse_yaml(self, data: bytes):
         text, error = decode(data)

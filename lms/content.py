@@ -224,3 +224,34 @@ def split_front_matter(text: str):
 def did_you_mean(word, choices) -> str:
     match = get_close_matches(str(word), list(choices), n=1, cutoff=0.75)
     return f' (did you mean "{match[0]}"?)' if match else ""
+
+
+class ContentFile:
+    """Collects the problems of one authored file, each with its line."""
+
+    def __init__(self, folder: Path, rel: str, problems: list):
+        self.path = display_path(folder / rel, folder)
+        self.problems = problems
+
+    def add(self, line, message) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def parse_markdown(self, data: bytes):
+        """(settings YMap or None, body) of a Markdown file that starts with a settings block."""
+        text, error = decode(data)
+        if error:
+            self.add(*error)
+            return None, ""
+        yaml_text, offset, rest = split_front_matter(text)
+        if yaml_text is None:
+            self.add(offset, rest)
+            return None, ""
+        meta, problems = load_yaml(yaml_text, offset)
+        for line, message in problems:
+            self.add(line, message)
+        if meta is None and not problems:
+            self.add(1, "the settings block is empty")
+        elif meta is not None and not isinstance(meta, YMap):
+            self.add(offset + 1, "the settings block must be lines of the form key: value")
+            meta = None
+        return meta, rest

@@ -17,7 +17,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from lms.content import (
-    ContentError, Problem, YList, YMap, decode, did_you_mean, display_path, load_yaml, split_front_matter,
+    ContentFile,
+    ContentError, Problem, YList, YMap, decode, did_you_mean, display_path,
 )
 from lms.db import utcnow, write_lock
 
@@ -47,34 +48,7 @@ class SeriesData:
     slug_line: int = 2
 
 
-class _File:
-    def __init__(self, folder: Path, rel: str, problems: list):
-        self.path = display_path(folder / rel, folder)
-        self.problems = problems
-
-    def add(self, line, message) -> None:
-        self.problems.append(Problem(self.path, line, message))
-
-    def parse(self, data: bytes):
-        """(settings YMap or None, body) of a Markdown file with a settings block."""
-        text, error = decode(data)
-        if error:
-            self.add(*error)
-            return None, ""
-        yaml_text, offset, body = split_front_matter(text)
-        if yaml_text is None:
-            self.add(offset, body)
-            return None, ""
-        meta, problems = load_yaml(yaml_text, offset)
-        for line, message in problems:
-            self.add(line, message)
-        if meta is None and not problems:
-            self.add(1, "the settings block is empty")
-        elif meta is not None and not isinstance(meta, YMap):
-            self.add(2, "the settings block must be lines of the form key: value")
-            meta = None
-        return meta, body
-
+class _File(ContentFile):
     def keys(self, m: YMap, allowed, required) -> None:
         for key in m:
             if key not in allowed:
@@ -140,7 +114,7 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
             _File(folder, rel, problems).add(None, "unexpected file in sessions/: session files are named like "
                                                    "01-short-name.md")
 
-    meta, objectives = series_md.parse(files["series.md"])
+    meta, objectives = series_md.parse_markdown(files["series.md"])
     fields: dict = {"objectives_md": objectives, "source": "content"}
     listed: list[str] = []
     meta_line = 2
@@ -214,7 +188,7 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
     session_rows = []
     for position, name in enumerate(listed, 1):
         f = _File(folder, f"sessions/{name}", problems)
-        meta, outline = f.parse(files[f"sessions/{name}"])
+        meta, outline = f.parse_markdown(files[f"sessions/{name}"])
         if meta is None:
             continue
         f.keys(meta, SESSION_KEYS, SESSION_KEYS)

@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User, hash_token
-from ..accounts.services import find_user_by_email, normalise_email
+from ..accounts.services import normalise_email
 from ..audit import audit
 from ..db import utcnow
 from ..mail import queue_mail

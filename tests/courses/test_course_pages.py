@@ -99,7 +99,6 @@ def test_double_submit_over_http_records_one_attempt(client, session):
 
 
 def _answer_everything_right(client, session, url):
-    from courses.quiz import engine
     from tests.courses.test_quiz_engine import right_answers
 
     session.refresh_all()
@@ -112,7 +111,7 @@ def _answer_everything_right(client, session, url):
 
 def test_completing_the_course_writes_one_record_with_snapshots(client, session):
     org = make_org(session, name="Cocoa SME", kind="sme", parent=make_org(session, name="EO"))
-    course = make_course(session, lessons=2)
+    make_course(session, lessons=2)
     make_user(session, email="ama@example.org", org=org, sex="female", country="CI")
     session.commit()
     client.post("/account/login", data={"email": "ama@example.org", "password": "correct horse battery"})

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from flask import url_for
 from sqlalchemy import select
 
 from lms.orgs.models import Membership, Organisation

@@ -5,7 +5,6 @@ import re
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from lms import LMS
 from lms.db import Base

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
-from tests.conftest import make_test_app
 
 
 @pytest.fixture

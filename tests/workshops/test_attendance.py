@@ -217,7 +217,7 @@ def test_self_check_in_page(client, auth, session, world):
 
 
 def test_evaluation_saved_updated_and_summarised(client, auth, session, world):
-    run, (r0, r1, r2) = world["run"], world["registrations"]
+    run, (r0, r1, _) = world["run"], world["registrations"]
     url = f"/workshops/runs/{run.id}/evaluation"
     auth.login(world["people"][0])
     assert "attended at least one session" in client.get(url).text  # not attended yet

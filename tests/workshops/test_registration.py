@@ -148,7 +148,7 @@ def test_run_page_links_the_post_workshop_quiz(app, client, session):
     make_course(session, slug="due-diligence-essentials")
     series = make_series(session, linked_course_slug="due-diligence-essentials")
     run = make_run(session, series=series)
-    person = make_user(session, email="quiz@example.org")
+    make_user(session, email="quiz@example.org")
     session.commit()
     client.post("/account/login", data={"email": "quiz@example.org", "password": "correct horse battery"})
     client.post(f"/workshops/runs/{run.id}/register", data={"stakeholder_category": "supplier"})
