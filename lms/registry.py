@@ -25,7 +25,9 @@ class Registry:
     demo_loaders: list = field(default_factory=list)
 
     def add_menu(self, entry: MenuEntry) -> None:
-        if entry not in self.menu:
+        # Keyed by endpoint: features are set up once per app, and one process may
+        # create several apps.
+        if all(e.endpoint != entry.endpoint for e in self.menu):
             self.menu.append(entry)
             self.menu.sort(key=lambda e: e.order)
 

@@ -76,3 +76,15 @@ def test_unknown_lms_page_gets_the_lms_404(host):
     assert r.status_code == 404 and "We cannot find this page" in r.data.decode()
     r = host.test_client().get("/nothing-here")
     assert r.status_code == 404 and "We cannot find this page" not in r.data.decode()
+
+
+def test_several_apps_in_one_process_share_no_duplicates(database_url):
+    from tests.conftest import make_test_app
+
+    apps = [make_test_app(database_url) for _ in range(3)]
+    from lms import registry
+
+    endpoints = [e.endpoint for e in registry.menu]
+    assert len(endpoints) == len(set(endpoints))
+    for app in apps:
+        app.extensions["lms"].engine.dispose()
