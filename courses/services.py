@@ -139,6 +139,9 @@ def check_completion(session: Session, enrolment: Enrolment) -> None:
     complete, score = is_complete(session, enrolment)
     if not complete:
         return
+    # Two requests may complete the same course at once (the last lesson in one tab, the
+    # final quiz in another): the enrolment's row lock lets only one write the record.
+    session.execute(select(Enrolment.id).where(Enrolment.id == enrolment.id).with_for_update())
     version = enrolment.version
     latest = session.scalar(
         select(CompletionRecord).where(CompletionRecord.user_id == enrolment.user_id,

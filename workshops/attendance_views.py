@@ -187,7 +187,9 @@ def feed(token: str):
     if row is None:
         abort(404)
     runs = attendance.feed_runs(db, row.user_id)
-    body = feed_ics(_("Workshops"), [(run, _run_link(run)) for run in runs])
+    confirmed = set(db.scalars(select(Registration.run_id).where(
+        Registration.user_id == row.user_id, Registration.status == "confirmed")))
+    body = feed_ics(_("Workshops"), [(run, _run_link(run), run.id in confirmed) for run in runs])
     response = make_response(body)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Cache-Control"] = "private, max-age=300"

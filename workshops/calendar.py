@@ -18,8 +18,9 @@ def _calendar(name: str | None = None) -> Calendar:
     return cal
 
 
-def _events(run, link: str | None, cancelled: bool = False):
-    where = ", ".join(part for part in (run.venue, run.online_url) if part)
+def _events(run, link: str | None, include_online: bool = False):
+    # The online link is for confirmed participants and organisers only.
+    where = ", ".join(part for part in (run.venue, run.online_url if include_online else None) if part)
     for n, session in enumerate(run.sessions, 1):
         event = Event()
         event.add("uid", f"run-{run.id}-session-{session.id}@lms.alliance87")
@@ -34,23 +35,23 @@ def _events(run, link: str | None, cancelled: bool = False):
         if link:
             event.add("url", link)
         event.add("description", f"{run.title}\n{run.host.name}" + (f"\n{link}" if link else ""))
-        event.add("status", "CANCELLED" if cancelled or run.status == "cancelled" else "CONFIRMED")
+        event.add("status", "CANCELLED" if run.status == "cancelled" else "CONFIRMED")
         event.add("sequence", 1 if run.status == "cancelled" else 0)
         yield event
 
 
-def run_ics(run, link: str | None = None) -> bytes:
+def run_ics(run, link: str | None = None, include_online: bool = False) -> bytes:
     cal = _calendar()
     cal.add("method", "PUBLISH")
-    for event in _events(run, link):
+    for event in _events(run, link, include_online):
         cal.add_component(event)
     return cal.to_ical()
 
 
 def feed_ics(name: str, runs_with_links) -> bytes:
-    """A personal feed: the runs someone is registered for, with their links."""
+    """A personal feed: (run, link, include_online) for each run someone is registered for."""
     cal = _calendar(name)
-    for run, link in runs_with_links:
-        for event in _events(run, link):
+    for run, link, include_online in runs_with_links:
+        for event in _events(run, link, include_online):
             cal.add_component(event)
     return cal.to_ical()

@@ -52,7 +52,7 @@ def registration_changed(session, registration, event: str) -> None:
     link = url_for("workshops.run", run_id=run.id, _external=True)
     attachments = []
     if event in ("confirmed", "promoted"):
-        attachments.append(Attachment(f"workshop-{run.id}.ics", "text/calendar; method=PUBLISH", run_ics(run, link)))
+        attachments.append(Attachment(f"workshop-{run.id}.ics", "text/calendar; method=PUBLISH", run_ics(run, link, include_online=True)))
     queue_mail(
         session, user.email, SUBJECTS[event](run), f"workshop_{event}", attachments=attachments,
         user=user, run=run, registration=registration, link=link,

@@ -77,9 +77,13 @@ def register(session: Session, run_id: int, user: User, *, stakeholder_category:
         Registration.run_id == run_id, Registration.user_id == user.id))
     if existing is not None and existing.status in ("pending", "confirmed", "waitlisted"):
         return existing
+    if existing is not None and existing.status == "rejected":
+        raise RegistrationError(_("The organisers have not accepted your registration for this workshop."))
     if reason:
         raise RegistrationError(reason)
-    registration = existing or Registration(run_id=run_id, user_id=user.id, checkin_token=secrets.token_urlsafe(16))
+    registration = existing or Registration(run_id=run_id, user_id=user.id)
+    # A fresh secret each time: an old QR code or decline link must not act on a new place.
+    registration.checkin_token = secrets.token_urlsafe(16)
     org = user.organisation
     registration.stakeholder_category = stakeholder_category
     registration.accessibility_needs = (accessibility_needs or "").strip() or None

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
+from lms.audit import audit
 from lms.auth import can_manage, login_required, require
 from lms.db import get_session, utcnow
 from lms.orgs.forms import DecisionForm
@@ -275,7 +276,10 @@ def cancel(run_id: int):
 @bp.get("/runs/<int:run_id>.ics")
 def run_ics(run_id: int):
     run = _run_or_404(run_id)
-    body = build_ics(run, url_for("workshops.run", run_id=run.id, _external=True))
+    insider = can_manage(current_user, run.host) or (current_user.is_authenticated and get_session().scalar(
+        select(Registration.id).where(Registration.run_id == run.id, Registration.user_id == current_user.id,
+                                      Registration.status == "confirmed")) is not None)
+    body = build_ics(run, url_for("workshops.run", run_id=run.id, _external=True), include_online=insider)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="workshop-{run.id}.ics"'})
 
@@ -337,7 +341,7 @@ def cancel_run(run_id: int):
     return redirect(url_for("workshops.manage", run_id=run.id))
 
 
-def _decide(registration_id: int, action, done_message: str):
+def _decide(registration_id: int, action, done_message: str, audit_action: str):
     session = get_session()
     registration = session.get(Registration, registration_id)
     if registration is None:
@@ -349,6 +353,7 @@ def _decide(registration_id: int, action, done_message: str):
     except booking.RegistrationError as exc:
         flash(str(exc), "error")
     else:
+        audit(audit_action, registration, run=registration.run_id, user=registration.user_id)
         flash(done_message, "success")
     return redirect(url_for("workshops.manage", run_id=registration.run_id))
 
@@ -356,20 +361,20 @@ def _decide(registration_id: int, action, done_message: str):
 @bp.post("/registrations/<int:registration_id>/approve")
 @login_required
 def approve(registration_id: int):
-    return _decide(registration_id, booking.approve, _("The request is approved."))
+    return _decide(registration_id, booking.approve, _("The request is approved."), "registration.approve")
 
 
 @bp.post("/registrations/<int:registration_id>/reject")
 @login_required
 def reject(registration_id: int):
-    return _decide(registration_id, booking.reject, _("The request is declined."))
+    return _decide(registration_id, booking.reject, _("The request is declined."), "registration.reject")
 
 
 @bp.post("/registrations/<int:registration_id>/cancel")
 @login_required
 def cancel_registration(registration_id: int):
     return _decide(registration_id, lambda s, rid: booking.cancel(s, rid, by_organiser=True),
-                   _("The registration is cancelled."))
+                   _("The registration is cancelled."), "registration.cancel")
 
 
 def _export_header():

@@ -190,6 +190,7 @@ def grade(session: Session, attempt: QuizAttempt) -> None:
     results = []
     earned = possible = 0.0
     profile = []
+    allowed_levels = {level["score"] for level in quiz.levels or []}
     for question, layout in questions_of(session, attempt):
         qtype = QUESTION_TYPES[question.type]
         response = attempt.answers.get(str(question.id))
@@ -199,6 +200,8 @@ def grade(session: Session, attempt: QuizAttempt) -> None:
             possible += question.points
             results.append({"id": question.id, "fraction": round(fraction, 4), "points": question.points})
         else:
+            if response not in allowed_levels:
+                response = None  # not one of the scale's levels: not rated
             profile.append({"id": question.id, "dimension": question.spec["dimension"], "score": response,
                             "weak": response is None or (quiz.weak_below is not None and response < quiz.weak_below)})
     if quiz.kind == "self_assessment":

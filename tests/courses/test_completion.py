@@ -119,3 +119,19 @@ def test_self_assessment_profile_and_advice(ctx, client):
     assert "Advice for Participation." in page and "Advice for Reporting." in page
     assert "Advice for Commodity focus." not in page
     assert ctx.scalar(select(func.count()).select_from(CompletionRecord)) == 0
+
+
+def test_a_rating_outside_the_scale_counts_as_not_rated(ctx):
+    course = make_course(ctx, lessons=1)
+    quiz = Quiz(version_id=course.current_version.id, role="self_assessment", filename="s.yml", title="S",
+                kind="self_assessment", levels=[{"score": s, "label": str(s)} for s in range(4)], weak_below=2)
+    ctx.add(quiz)
+    ctx.flush()
+    ctx.add(Question(quiz_id=quiz.id, key="d1", position=1, type="scale", prompt="Rate.",
+                     spec={"dimension": "Participation", "advice": "Advice."}))
+    user = make_user(ctx)
+    ctx.flush()
+    attempt = engine.start_attempt(ctx, user, quiz)
+    qid = engine.questions_of(ctx, attempt)[0][0].id
+    engine.submit_attempt(ctx, attempt, MultiDict({f"q{qid}": "9999"}))
+    assert attempt.result["profile"][0]["score"] is None and attempt.score == 0.0

@@ -154,3 +154,50 @@ def test_run_page_links_the_post_workshop_quiz(app, client, session):
     client.post(f"/workshops/runs/{run.id}/register", data={"stakeholder_category": "supplier"})
     page = client.get(f"/workshops/runs/{run.id}").data.decode()
     assert 'href="/courses/due-diligence-essentials/quiz/final"' in page
+
+
+def test_organiser_decisions_are_audited(client, session):
+    from lms.accounts.models import AuditEntry
+
+    host = make_org(session, name="Audit EO")
+    make_user(session, email="organiser@example.org", org=host, manager=True)
+    run = make_run(session, host=host, approval_required=True)
+    person = make_user(session)
+    session.commit()
+    with client.application.test_request_context(method="POST"):
+        s = get_session()
+        from lms.accounts.models import User
+
+        registration_id = reg.register(s, run.id, s.get(User, person.id)).id
+        s.commit()
+    client.post("/account/login", data={"email": "organiser@example.org", "password": "correct horse battery"})
+    assert client.post(f"/workshops/registrations/{registration_id}/approve").status_code == 302
+    session.refresh_all()
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "registration.approve"))
+    assert entry is not None and entry.target_id == registration_id
+
+
+def test_a_rejected_person_cannot_register_again(ctx):
+    run = make_run(ctx, capacity=5)
+    person = make_user(ctx)
+    first = reg.register(ctx, run.id, person)
+    token = first.checkin_token
+    reg.reject(ctx, first.id)
+    with pytest.raises(reg.RegistrationError, match="not accepted"):
+        reg.register(ctx, run.id, person)
+    other = make_user(ctx)
+    mine = reg.register(ctx, run.id, other)
+    old_token = mine.checkin_token
+    reg.cancel(ctx, mine.id)
+    again = reg.register(ctx, run.id, other)
+    assert again.id == mine.id and again.checkin_token not in (old_token, token)
+
+
+def test_public_calendar_file_hides_the_online_link(app, client, session):
+    run = make_run(session, online_url="https://meet.example.org/secret-room")
+    person = make_user(session, email="insider@example.org")
+    session.commit()
+    assert b"secret-room" not in client.get(f"/workshops/runs/{run.id}.ics").data
+    client.post("/account/login", data={"email": "insider@example.org", "password": "correct horse battery"})
+    client.post(f"/workshops/runs/{run.id}/register", data={"stakeholder_category": "supplier"})
+    assert b"secret-room" in client.get(f"/workshops/runs/{run.id}.ics").data
