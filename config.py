@@ -38,6 +38,8 @@ def from_environment() -> dict:
             "DATABASE_URL", f"sqlite:///{instance / 'lms.sqlite3'}"
         ),
         "LMS_URL_PREFIX": os.environ.get("LMS_URL_PREFIX", ""),
+        #: The public address, for links in mail sent from the command line (reminders).
+        "LMS_BASE_URL": os.environ.get("BASE_URL") or None,
         "LMS_SITE_NAME": os.environ.get("LMS_SITE_NAME", "Alliance 8.7 Learning"),
         "LMS_MAIL_BACKEND": os.environ.get(
             "MAIL_BACKEND", "console" if development else "smtp"

@@ -39,7 +39,8 @@ def send_reminders(sessionmaker, now: datetime | None = None, within: timedelta 
     """Queue the reminders that are due; returns how many were queued. Needs an app
     context (the mail is rendered and links are built as in a request)."""
     now = now or utcnow()
-    context = nullcontext() if has_request_context() else current_app.test_request_context("/")
+    base_url = current_app.config.get("LMS_BASE_URL")
+    context = nullcontext() if has_request_context() else current_app.test_request_context("/", base_url=base_url)
     queued = 0
     with context, sessionmaker() as session, session.begin():
         write_lock(session)
@@ -66,6 +67,9 @@ cli = AppGroup("reminders", help="Workshop reminders.")
 @click.option("--hours", default=24, show_default=True, help="Remind of runs whose first session starts within this many hours.")
 def send(hours: int):
     """Queue the reminders due now (run it hourly, like `lms mail send`)."""
+    if not current_app.config.get("LMS_BASE_URL") and not current_app.config.get("SERVER_NAME"):
+        click.echo("Warning: BASE_URL is not set, so links in reminders will point to localhost. "
+                   "Set BASE_URL to the site's public address, e.g. https://learn.example.org/learn", err=True)
     click.echo(f"Queuing reminders for workshops starting in the next {hours} hours...")
     count = send_reminders(current_app.extensions["lms"].sessionmaker, within=timedelta(hours=hours))
     click.echo(f"{count} reminder(s) queued.")

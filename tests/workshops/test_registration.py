@@ -201,3 +201,26 @@ def test_public_calendar_file_hides_the_online_link(app, client, session):
     client.post("/account/login", data={"email": "insider@example.org", "password": "correct horse battery"})
     client.post(f"/workshops/runs/{run.id}/register", data={"stakeholder_category": "supplier"})
     assert b"secret-room" in client.get(f"/workshops/runs/{run.id}.ics").data
+
+
+def test_reminder_links_use_the_configured_base_url(app, session):
+    from datetime import timedelta
+
+    from lms.db import utcnow
+    from workshops.reminders import send_reminders
+
+    app.config["LMS_BASE_URL"] = "https://learn.example.org/"
+    run = make_run(session, starts=utcnow() + timedelta(hours=5))
+    person = make_user(session)
+    session.commit()
+    with app.test_request_context(method="POST"):
+        s = get_session()
+        from lms.accounts.models import User
+
+        reg.register(s, run.id, s.get(User, person.id))
+        s.commit()
+    with app.app_context():
+        assert send_reminders(app.extensions["lms"].sessionmaker) == 1
+    session.refresh_all()
+    body = session.scalar(select(OutboxMessage.body_text).where(OutboxMessage.subject.like("Reminder:%")))
+    assert f"https://learn.example.org/workshops/runs/{run.id}" in body
