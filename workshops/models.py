@@ -39,6 +39,9 @@ class WorkshopSeries(Base):
     linked_course_slug: Mapped[str | None] = mapped_column(String(100))
     #: "content" (imported from workshops/content) or "web" (written in the browser).
     source: Mapped[str] = mapped_column(String(10), default="web")
+    #: The organisation whose managers may edit a web-authored series (NULL: the secretariat's).
+    owner_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lms_organisations.id", ondelete="SET NULL"))
     content_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

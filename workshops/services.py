@@ -37,6 +37,16 @@ class WorkshopError(ValueError):
 
 # -- who may do what ------------------------------------------------------------------
 
+def may_edit_series(user, series) -> bool:
+    """The secretariat, or the managers of the organisation that wrote the series."""
+    if not user.is_authenticated or series.source == "content":
+        return False
+    if user.is_secretariat:
+        return True
+    m = user.membership
+    return bool(m and m.role == "manager" and series.owner_organisation_id == m.organisation_id)
+
+
 def may_author_series(user) -> bool:
     if not user.is_authenticated:
         return False
@@ -99,6 +109,8 @@ def save_series(session: Session, series: WorkshopSeries | None, *, title: str, 
     created = series is None
     if created:
         series = WorkshopSeries(slug=unique_slug(session, title), source="web")
+        membership = actor.membership if actor is not None and not actor.is_secretariat else None
+        series.owner_organisation_id = membership.organisation_id if membership else None
         session.add(series)
     series.title, series.summary, series.language, series.audience = title.strip(), summary.strip(), language, audience
     series.objectives_md, series.facilitator_notes_md = objectives_md or "", facilitator_notes_md or ""

@@ -74,7 +74,7 @@ def series(slug: str):
     organiser = current_user.is_authenticated and (current_user.is_secretariat or services.may_schedule(current_user))
     return render_template("workshops/series.html", series=series, organiser=organiser,
                            runs=services.runs_of_series(get_session(), series),
-                           may_edit=series.source != "content" and services.may_author_series(current_user),
+                           may_edit=services.may_edit_series(current_user, series),
                            audience_label=SERIES_AUDIENCES.get(series.audience, series.audience))
 
 
@@ -118,6 +118,7 @@ def series_edit(slug: str):
     if series.source == "content":
         flash(_("This series comes from the content files and cannot be edited here."), "error")
         return redirect(url_for("workshops.series", slug=slug))
+    require(services.may_edit_series(current_user, series))
     form = SeriesForm(obj=series)
     if request.method == "GET":
         for row, outline in zip(form.session_rows(), series.sessions):

@@ -31,9 +31,11 @@ def upgrade() -> None:
     sa.Column('facilitator_notes_md', sa.Text(), nullable=False),
     sa.Column('linked_course_slug', sa.String(length=100), nullable=True),
     sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('owner_organisation_id', sa.Integer(), nullable=True),
     sa.Column('content_hash', sa.String(length=64), nullable=True),
     sa.Column('created_at', lms.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', lms.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['owner_organisation_id'], ['lms_organisations.id'], name=op.f('fk_lms_workshop_series_owner_organisation_id_lms_organisations'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lms_workshop_series')),
     sa.UniqueConstraint('slug', name=op.f('uq_lms_workshop_series_slug'))
     )

@@ -89,7 +89,7 @@ GET_ROUTES = [
     ("/workshops/series", every(200)),
     ("/workshops/series/{ws_series}", every(200)),
     ("/workshops/series/new", only({"manager_a", "manager_b", "secretariat"})),
-    ("/workshops/series/{ws_series}/edit", only({"manager_a", "manager_b", "secretariat"})),
+    ("/workshops/series/{ws_series}/edit", only({"manager_a", "secretariat"})),
     ("/workshops/runs/new?series={ws_series}", only({"manager_a", "manager_b", "secretariat"})),
     ("/workshops/runs/{ws_run}", every(200)),
     ("/workshops/runs/{ws_run}.ics", every(200)),
@@ -196,7 +196,8 @@ def _workshop_pages_run(session, host, person):
     required), with ``person``'s request waiting for approval."""
     from workshops.models import SeriesSession
 
-    series = WorkshopSeries(slug="series-a", title="Series A", summary="About it.", source="web")
+    series = WorkshopSeries(slug="series-a", title="Series A", summary="About it.", source="web",
+                            owner_organisation_id=host.id)
     series.sessions = [SeriesSession(position=1, title="Session 1")]
     start = utcnow() + timedelta(days=30)
     run = WorkshopRun(series=series, host=host, title="Run A", country="GH", capacity=5, checkin_code="ABCDEF",
