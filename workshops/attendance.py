@@ -123,6 +123,19 @@ def normalise_room_code(text: str | None) -> str:
     return "".join(ch for ch in (text or "").upper() if ch not in " -\t")
 
 
+ROOM_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def session_room_code(run, run_session) -> str:
+    """The code shown in the room for one session: derived from the run's secret and the
+    session, so a code seen at one session does not check anyone in to another."""
+    import hashlib
+    import hmac
+
+    digest = hmac.new(run.checkin_code.encode(), f"session-{run_session.id}".encode(), hashlib.sha256).digest()
+    return "".join(ROOM_CODE_ALPHABET[b % len(ROOM_CODE_ALPHABET)] for b in digest[:6])
+
+
 def self_check_in(session: Session, registration: Registration, code: str, now: datetime | None = None) -> bool:
     """The participant types the code shown in the room. True when recorded now, False
     when already recorded; AttendanceError with the reason otherwise."""
@@ -130,13 +143,15 @@ def self_check_in(session: Session, registration: Registration, code: str, now: 
     run = registration.run
     if registration.status != "confirmed":
         raise AttendanceError(_("Only confirmed participants can check in."))
-    if not normalise_room_code(code) or normalise_room_code(code) != normalise_room_code(run.checkin_code):
-        raise AttendanceError(_("This is not the code shown in the room. Check it and type it again."))
     current = sessions_in_progress(run, now)
     if not current:
         raise AttendanceError(_("No session of this workshop is in progress now. "
                                 "Check in from 30 minutes before a session until 30 minutes after it."))
-    return record_attendance(session, registration, current[0], "self", by_user=registration.user, now=now)
+    typed = normalise_room_code(code)
+    matching = [s for s in current if typed and typed == session_room_code(run, s)]
+    if not matching:
+        raise AttendanceError(_("This is not the code shown in the room. Check it and type it again."))
+    return record_attendance(session, registration, matching[0], "self", by_user=registration.user, now=now)
 
 
 # -- evaluation ------------------------------------------------------------------

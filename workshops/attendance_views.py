@@ -125,7 +125,8 @@ def checkin(token: str):
 @login_required
 def room_code(run_id: int):
     run = _managed_run(run_id)
-    return render_template("workshops/attendance/room_code.html", run=run)
+    codes = [(s, attendance.session_room_code(run, s)) for s in run.sessions]
+    return render_template("workshops/attendance/room_code.html", run=run, codes=codes)
 
 
 @bp.route("/runs/<int:run_id>/self-check-in", methods=["GET", "POST"])

@@ -98,7 +98,8 @@ def test_roster_sets_exactly_the_ticked(client, auth, session, world):
     run, (r0, r1, r2) = world["run"], world["registrations"]
     first = run.sessions[0]
     write_lock(session)
-    assert attendance.self_check_in(session, r0, "k7m 3pq") is True
+    code = attendance.session_room_code(run, first)
+    assert attendance.self_check_in(session, r0, f"{code[:3].lower()} {code[3:].lower()}") is True
     session.commit()
 
     auth.login(world["organiser"])
@@ -185,15 +186,20 @@ def test_only_confirmed_registrations_attend(session, world):
 def test_self_check_in_code_and_window(session, world):
     run, registration = world["run"], world["registrations"][0]
     start = run.sessions[0].starts_at
+    code = attendance.session_room_code(run, run.sessions[0])
     write_lock(session)
     with pytest.raises(attendance.AttendanceError, match="not the code"):
         attendance.self_check_in(session, registration, "K7M-3PX")
+    # A code seen at another session does not work for this one.
+    with pytest.raises(attendance.AttendanceError, match="not the code"):
+        attendance.self_check_in(session, registration, attendance.session_room_code(run, run.sessions[1]))
     with pytest.raises(attendance.AttendanceError, match="No session"):
-        attendance.self_check_in(session, registration, "K7M3PQ", now=start - timedelta(minutes=31))
+        attendance.self_check_in(session, registration, code, now=start - timedelta(minutes=31))
     with pytest.raises(attendance.AttendanceError, match="No session"):
-        attendance.self_check_in(session, registration, "K7M3PQ", now=start + timedelta(hours=2, minutes=31))
-    assert attendance.self_check_in(session, registration, " k7m-3pq ", now=start - timedelta(minutes=30)) is True
-    assert attendance.self_check_in(session, registration, "K7M3PQ", now=start + timedelta(hours=2, minutes=30)) is False
+        attendance.self_check_in(session, registration, code, now=start + timedelta(hours=2, minutes=31))
+    assert attendance.self_check_in(session, registration, f" {code[:3].lower()}-{code[3:].lower()} ",
+                                    now=start - timedelta(minutes=30)) is True
+    assert attendance.self_check_in(session, registration, code, now=start + timedelta(hours=2, minutes=30)) is False
     session.commit()
     (row,) = _attendances(session)
     assert (row.method, row.session_id, row.recorded_by_id) == ("self", run.sessions[0].id, world["people"][0].id)
@@ -208,7 +214,7 @@ def test_self_check_in_page(client, auth, session, world):
     wrong = client.post(url, data={"code": "nope"})
     assert wrong.status_code == 200 and "not the code shown in the room" in wrong.text
     assert 'value="nope"' in wrong.text  # nothing typed is lost
-    right = client.post(url, data={"code": "k7m3pq"})
+    right = client.post(url, data={"code": attendance.session_room_code(run, run.sessions[0]).lower()})
     assert "You are checked in" in right.text
     assert len(_attendances(session)) == 1
     auth.logout()
@@ -259,7 +265,8 @@ def test_room_code_page(client, auth, world):
     run = world["run"]
     auth.login(world["organiser"])
     page = client.get(f"/workshops/runs/{run.id}/room-code")
-    assert page.status_code == 200 and "K7M-3PQ" in page.text
+    assert page.status_code == 200
+    assert all(attendance.session_room_code(run, s) in page.text for s in run.sessions)
     auth.logout()
     auth.login(world["people"][0])
     assert client.get(f"/workshops/runs/{run.id}/room-code").status_code == 403
