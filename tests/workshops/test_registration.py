@@ -195,7 +195,7 @@ def test_a_rejected_person_cannot_register_again(ctx):
 
 def test_public_calendar_file_hides_the_online_link(app, client, session):
     run = make_run(session, online_url="https://meet.example.org/secret-room")
-    person = make_user(session, email="insider@example.org")
+    make_user(session, email="insider@example.org")
     session.commit()
     assert b"secret-room" not in client.get(f"/workshops/runs/{run.id}.ics").data
     client.post("/account/login", data={"email": "insider@example.org", "password": "correct horse battery"})
