@@ -58,7 +58,9 @@ def availability(session: Session, user: User, quiz: Quiz, now: datetime | None 
             else:
                 return Availability(False, _("You have an attempt in progress."), attempt, attempts_used=len(attempts))
     used = len(attempts)
-    if quiz.attempts_allowed and used >= quiz.attempts_allowed:
+    renewal = _recertification_opened_at(session, user, quiz, now)
+    counted = [a for a in attempts if renewal is None or a.started_at > renewal]
+    if quiz.attempts_allowed and len(counted) >= quiz.attempts_allowed:
         return Availability(False, _("You have used all your attempts."), attempts_used=used)
     if quiz.delay_minutes and attempts:
         last = max(a.submitted_at or a.started_at for a in attempts)
@@ -66,6 +68,22 @@ def availability(session: Session, user: User, quiz: Quiz, now: datetime | None 
         if ready > now:
             return Availability(False, _("You can try again later."), next_start_at=ready, attempts_used=used)
     return Availability(True, attempts_used=used)
+
+
+def _recertification_opened_at(session: Session, user: User, quiz: Quiz, now: datetime) -> datetime | None:
+    """When the learner's certificate for this course expired, if it has: from then on the
+    final quiz's attempts start again from zero, so that re-certification is possible."""
+    if quiz.role != "final":
+        return None
+    from lms.records.models import CompletionRecord
+
+    latest = session.scalar(
+        select(CompletionRecord).where(CompletionRecord.user_id == user.id, CompletionRecord.item_type == "course",
+                                       CompletionRecord.item_id == quiz.version.course_id)
+        .order_by(CompletionRecord.completed_at.desc()).limit(1))
+    if latest is None or latest.revoked_at is not None or latest.expires_at is None or latest.expires_at > now:
+        return None
+    return latest.expires_at
 
 
 def _draw(quiz: Quiz, rng: random.Random) -> list[Question]:

@@ -135,3 +135,26 @@ def test_a_rating_outside_the_scale_counts_as_not_rated(ctx):
     qid = engine.questions_of(ctx, attempt)[0][0].id
     engine.submit_attempt(ctx, attempt, MultiDict({f"q{qid}": "9999"}))
     assert attempt.result["profile"][0]["score"] is None and attempt.score == 0.0
+
+
+def test_recertification_opens_new_attempts_when_all_were_used(ctx):
+    from courses.models import QuizAttempt
+
+    course = make_course(ctx, lessons=1, validity_months=12, attempts_allowed=1)
+    user = make_user(ctx)
+    enrolment = _complete(ctx, user, course)
+    quiz = enrolment.version.quiz("final")
+    assert not engine.availability(ctx, user, quiz).can_start  # the one attempt is used
+    [record] = records(ctx)
+    shift = timedelta(days=400)
+    record.completed_at -= shift
+    record.expires_at -= shift
+    for old in ctx.scalars(select(QuizAttempt)):
+        old.started_at -= shift
+        old.submitted_at -= shift
+    ctx.flush()
+    assert engine.availability(ctx, user, quiz).can_start  # expired: a new attempt for renewal
+    attempt = engine.start_attempt(ctx, user, quiz)
+    assert attempt.number == 2
+    engine.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
+    assert len(records(ctx)) == 2
