@@ -74,3 +74,28 @@ def audit_log():
         .offset((page - 1) * PER_PAGE).limit(PER_PAGE)
     ).all()
     return render_template("lms/admin/audit.html", rows=rows, total=total, page=page, per_page=PER_PAGE)
+
+
+@bp.route("/users/<int:user_id>/erase", methods=["GET", "POST"])
+@secretariat_required
+def erase_user(user_id: int):
+    from .accounts.erasure import erase_person
+
+    session = get_session()
+    user = session.get(User, user_id)
+    if user is None or user.erased_at is not None:
+        abort(404)
+    if user.id == current_user.id:
+        flash(_("You cannot erase your own account here."), "error")
+        return redirect(url_for("admin.users"))
+    form = DecisionForm()
+    error = None
+    if request.method == "POST" and form.validate():
+        if request.form.get("confirm") != "yes":
+            error = _("Tick the box to confirm.")
+        else:
+            name = user.name
+            erase_person(session, user, current_user)
+            flash(_("%(name)s has been erased. Their records remain, without their identity.", name=name), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("lms/admin/erase.html", user=user, form=form, error=error)

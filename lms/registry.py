@@ -21,6 +21,8 @@ class Registry:
     blueprints: list[tuple] = field(default_factory=list)
     #: (name, callable(session, path, echo)) run by ``lms init`` and ``lms content import``
     content_importers: list[tuple] = field(default_factory=list)
+    #: callable(session, user) run when a person is erased, to clear a feature's personal fields
+    erasure_hooks: list = field(default_factory=list)
     #: callable(session, echo) run by ``lms demo`` after the people and organisations
     demo_loaders: list = field(default_factory=list)
 
@@ -30,6 +32,10 @@ class Registry:
         if all(e.endpoint != entry.endpoint for e in self.menu):
             self.menu.append(entry)
             self.menu.sort(key=lambda e: e.order)
+
+    def add_erasure_hook(self, hook) -> None:
+        if hook not in self.erasure_hooks:
+            self.erasure_hooks.append(hook)
 
     def add_demo_loader(self, loader) -> None:
         if loader not in self.demo_loaders:

@@ -23,6 +23,9 @@ def setup(registry) -> None:
     registry.add_content_importer("workshops", import_series)
 
     from .demo import load_activity
+    from .registration import forget_person
+
+    registry.add_erasure_hook(forget_person)
 
     registry.add_demo_loader(load_activity)
 

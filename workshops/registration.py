@@ -187,3 +187,15 @@ def _locked(session: Session, registration_id: int) -> Registration:
     lock_run(session, registration.run_id)
     session.refresh(registration)
     return registration
+
+
+def forget_person(session: Session, user: User) -> None:
+    """Erasure: the registrations stay (with their snapshots, for the counts) but lose
+    their tie to the person and what they wrote about their needs."""
+    from sqlalchemy import update
+
+    from .models import CalendarFeed
+
+    session.execute(update(Registration).where(Registration.user_id == user.id)
+                    .values(user_id=None, accessibility_needs=None).execution_options(synchronize_session=False))
+    session.query(CalendarFeed).filter(CalendarFeed.user_id == user.id).delete(synchronize_session=False)

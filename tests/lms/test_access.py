@@ -72,6 +72,7 @@ GET_ROUTES = [
     ("/organisations/{eo_a}/import", only(MANAGE_A)),
     ("/admin/users", only({"secretariat"})),
     ("/admin/audit", only({"secretariat"})),
+    ("/admin/users/{learner}/erase", only({"secretariat"})),
     ("/records/verify", every(200)),
     ("/records/verify/{code}", every(200)),
     # the learner's own; manager_a manages the parent EO of the SME it was earned in
