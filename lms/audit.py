@@ -10,8 +10,9 @@ from .accounts.models import AuditEntry
 from .db import get_session
 
 
-def audit(action: str, target, actor=None, **detail) -> AuditEntry:
-    """Record that ``actor`` (default: the current user) did ``action`` to ``target``."""
+def audit(action: str, target, actor=None, session=None, **detail) -> AuditEntry:
+    """Record that ``actor`` (default: the current user) did ``action`` to ``target``,
+    in ``session`` (default: the request's)."""
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
     entry = AuditEntry(
@@ -22,5 +23,5 @@ def audit(action: str, target, actor=None, **detail) -> AuditEntry:
         detail=json.dumps(detail, default=str, sort_keys=True),
         ip=request.remote_addr if has_request_context() else None,
     )
-    get_session().add(entry)
+    (session or get_session()).add(entry)
     return entry

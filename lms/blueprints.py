@@ -10,7 +10,10 @@ def register_blueprints(app, state, registry) -> None:
     from .records.views import bp as records
 
     prefix = state.url_prefix
-    mounted = [(core, ""), (accounts, "/account"), (orgs, "/organisations"), (admin, "/admin"), (records, "/records")]
+    from .api.views import bp as api
+
+    mounted = [(core, ""), (accounts, "/account"), (orgs, "/organisations"), (admin, "/admin"), (records, "/records"),
+               (api, "/api/v1")]
     mounted += registry.blueprints
     for blueprint, sub in mounted:
         app.register_blueprint(blueprint, url_prefix=(prefix + sub) or None)

@@ -189,3 +189,29 @@ def mail_send(limit):
 
     counts = deliver_outbox(_state().sessionmaker, mail_config(), limit=limit)
     click.echo("sent {sent}, to retry {retry}, failed {failed}".format(**counts))
+
+
+@lms_cli.group("token")
+def token_cli():
+    """API tokens."""
+
+
+@token_cli.command("create")
+@click.argument("email")
+def token_create(email):
+    """Print a new API token for a secretariat account, alone on the last line."""
+    from .accounts.services import find_user_by_email
+    from .api import create_token
+    from .audit import audit
+
+    with _state().sessionmaker() as session:
+        user = find_user_by_email(session, email)
+        if user is None or not user.is_active:
+            raise click.ClickException(f"No active account {email}.")
+        if not user.is_secretariat:
+            raise click.ClickException(f"{email} is not a secretariat account; API tokens are for the secretariat.")
+        token = create_token(session, user)
+        audit("api_token.create", user, user, session=session)
+        session.commit()
+    click.echo(f"A new API token for {email} (it is shown only once):")
+    click.echo(token)

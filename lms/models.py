@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-CORE_MODULES = ("lms.accounts.models", "lms.orgs.models", "lms.mail", "lms.records.models")
+CORE_MODULES = ("lms.accounts.models", "lms.orgs.models", "lms.mail", "lms.records.models", "lms.api.models")
 FEATURE_MODULES = ("courses.models", "workshops.models")
 
 

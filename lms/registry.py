@@ -21,10 +21,18 @@ class Registry:
     blueprints: list[tuple] = field(default_factory=list)
     #: (name, callable(session, path, echo)) run by ``lms init`` and ``lms content import``
     content_importers: list[tuple] = field(default_factory=list)
+    #: OpenAPI path items and schemas of the features' API endpoints
+    api_paths: dict = field(default_factory=dict)
+    api_schemas: dict = field(default_factory=dict)
     #: callable(session, user) run when a person is erased, to clear a feature's personal fields
     erasure_hooks: list = field(default_factory=list)
     #: callable(session, echo) run by ``lms demo`` after the people and organisations
     demo_loaders: list = field(default_factory=list)
+    #: callable(session, period, filters) -> dict of metric keys, merged by lms.metrics
+    metric_sections: list = field(default_factory=list)
+    #: callable(session, period, filters) -> Select of (organisation_id, person_key, sex)
+    #: rows of people reached other than by a completion
+    reach_sources: list = field(default_factory=list)
 
     def add_menu(self, entry: MenuEntry) -> None:
         # Keyed by endpoint: features are set up once per app, and one process may
@@ -48,3 +56,11 @@ class Registry:
     def add_blueprint(self, blueprint, url_prefix: str) -> None:
         if all(bp is not blueprint for bp, _ in self.blueprints):
             self.blueprints.append((blueprint, url_prefix))
+
+    def add_metric_section(self, section) -> None:
+        if section not in self.metric_sections:
+            self.metric_sections.append(section)
+
+    def add_reach_source(self, source) -> None:
+        if source not in self.reach_sources:
+            self.reach_sources.append(source)

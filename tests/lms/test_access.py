@@ -72,6 +72,11 @@ GET_ROUTES = [
     ("/organisations/{eo_a}/import", only(MANAGE_A)),
     ("/admin/users", only({"secretariat"})),
     ("/admin/audit", only({"secretariat"})),
+    # The API answers to bearer tokens only: a browser session, even the secretariat's, is not enough.
+    ("/api/v1/organisations", every(401)),
+    ("/api/v1/organisations/{eo_a}/records", every(401)),
+    ("/api/v1/exports/completions.csv", every(401)),
+    ("/api/v1/openapi.json", every(200)),
     ("/admin/users/{learner}/erase", only({"secretariat"})),
     ("/records/verify", every(200)),
     ("/records/verify/{code}", every(200)),

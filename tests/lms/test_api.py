@@ -1,0 +1,100 @@
+"""The JSON API: bearer tokens, JSON errors, the registry, records, the raw export,
+and an OpenAPI 3.1 document that validates and lists every endpoint."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from lms.api import create_token
+from lms.db import get_session
+from lms.records.services import record_completion
+from tests.factories import make_org, make_user
+
+
+@pytest.fixture
+def token(app, session):
+    user = make_user(session, email="sec@example.org", role="secretariat")
+    session.commit()
+    with app.test_request_context(method="POST"):
+        s = get_session()
+        value = create_token(s, s.get(type(user), user.id))
+        s.commit()
+    return value
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_token_create_cli_prints_the_token_last(app, runner, session):
+    make_user(session, email="sec@example.org", role="secretariat")
+    make_user(session, email="learner@example.org")
+    session.commit()
+    result = runner.invoke(args=["lms", "token", "create", "sec@example.org"])
+    assert result.exit_code == 0
+    token = result.output.strip().splitlines()[-1]
+    assert app.test_client().get("/api/v1/organisations", headers=auth(token)).status_code == 200
+    refused = runner.invoke(args=["lms", "token", "create", "learner@example.org"])
+    assert refused.exit_code != 0 and "not a secretariat account" in refused.output
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}])
+def test_requests_without_a_valid_token_get_a_json_401(client, token, headers):
+    r = client.get("/api/v1/organisations", headers=headers)
+    assert r.status_code == 401 and r.is_json and r.json["error"] == "unauthorized"
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_token_dies_with_the_secretariat_role(client, session, token):
+    from lms.accounts.models import User
+
+    user = session.scalar(select(User).where(User.email == "sec@example.org"))
+    user.role = "learner"
+    session.commit()
+    assert client.get("/api/v1/organisations", headers=auth(token)).status_code == 401
+
+
+def test_organisations_and_records(app, client, session, token):
+    eo = make_org(session, name="GEA", sectors=("cocoa", "fishing"))
+    sme = make_org(session, name="Elmina Fish", kind="sme", parent=eo, size_band="small")
+    person = make_user(session, org=sme, sex="female", name="Adjoa Boateng")
+    session.commit()
+    with app.test_request_context(method="POST"):
+        s = get_session()
+        record_completion(s, s.get(type(person), person.id), item_type="course", item_id=1, item_key="essentials",
+                          item_version=2, item_title="Essentials", language="en", score=90.0, issuer="Alliance 8.7 Learning")
+        s.commit()
+    r = client.get("/api/v1/organisations", headers=auth(token))
+    by_name = {o["name"]: o for o in r.json["organisations"]}
+    assert by_name["Elmina Fish"]["completion_records"] == 1 and by_name["GEA"]["completion_records"] == 0
+    assert by_name["GEA"]["sectors"] == ["cocoa", "fishing"] and by_name["Elmina Fish"]["parent_id"] == eo.id
+    records = client.get(f"/api/v1/organisations/{sme.id}/records", headers=auth(token)).json["records"]
+    assert len(records) == 1 and records[0]["sex"] == "female" and records[0]["parent_organisation_kind"] == "employers_organisation"
+    assert "Adjoa" not in str(records)  # pseudonymous
+    missing = client.get("/api/v1/organisations/99999/records", headers=auth(token))
+    assert missing.status_code == 404 and missing.json["error"] == "not_found"
+    export = client.get("/api/v1/exports/completions.csv", headers=auth(token))
+    rows = list(csv.DictReader(io.StringIO(export.data.decode())))
+    assert len(rows) == 1 and rows[0]["item_key"] == "essentials" and rows[0]["organisation_id"] == str(sme.id)
+    assert "Adjoa" not in export.data.decode()
+
+
+def test_unknown_api_path_is_a_json_404(client, token):
+    r = client.get("/api/v1/nothing-here", headers=auth(token))
+    assert r.status_code == 404 and r.is_json
+
+
+def test_openapi_document_validates_and_lists_every_endpoint(app, client):
+    from openapi_spec_validator import validate
+
+    doc = client.get("/api/v1/openapi.json").json
+    validate(doc)
+    assert doc["openapi"].startswith("3.1")
+    documented = set(doc["paths"])
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and not rule.rule.endswith("/openapi.json"):
+            path = rule.rule.removeprefix("/api/v1").replace("<int:", "{").replace("<", "{").replace(">", "}")
+            assert path in documented, path
