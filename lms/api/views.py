@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 from sqlalchemy import func, select
 
 from .. import registry
