@@ -19,3 +19,7 @@ def setup(registry) -> None:
     registry.add_menu(MenuEntry("courses.catalogue", lambda: _l("Courses"), "all", order=10))
     registry.add_menu(MenuEntry("courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
     registry.add_content_importer("courses", import_content)
+
+    from .metrics import metric_section
+
+    registry.add_metric_section(metric_section)

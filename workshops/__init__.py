@@ -29,6 +29,11 @@ def setup(registry) -> None:
 
     registry.add_demo_loader(load_activity)
 
+    from .metrics import attendance_reach, metric_section
+
+    registry.add_metric_section(metric_section)
+    registry.add_reach_source(attendance_reach)
+
     from lms.cli import lms_cli
 
     from .reminders import cli as reminders_cli

@@ -1,0 +1,102 @@
+"""The courses feature's capacity metrics (SPEC section 7), handed to the core's
+``lms.metrics.definitions.compute`` through ``registry.add_metric_section``.
+
+Filters on enrolments and quiz attempts use the enrolment's snapshots: ``country`` the
+enrolment's country, ``sector`` and ``org_kind`` its organisation (the kind as the
+registry has it now: enrolments keep no kind snapshot), ``course`` the course slug,
+``language`` the language of the course version.
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, case, func, select
+
+from lms.metrics.definitions import (
+    Filters, Period, organisation_has_sector, organisation_is_kind, split_by_sex,
+)
+
+from .models import Course, CourseVersion, Enrolment, Quiz, QuizAttempt
+
+
+def _enrolment_conditions(filters: Filters, enrolment=Enrolment) -> list:
+    conditions = []
+    if filters.country:
+        conditions.append(enrolment.country == filters.country)
+    if filters.sector:
+        conditions.append(organisation_has_sector(enrolment.organisation_id, filters.sector))
+    if filters.org_kind:
+        conditions.append(organisation_is_kind(enrolment.organisation_id, filters.org_kind))
+    return conditions
+
+
+def enrolments(session, period: Period, filters: Filters) -> dict:
+    """courses.enrolments: enrolments started in the period, by the enrolment's sex snapshot."""
+    stmt = select(Enrolment.id, Enrolment.sex).where(
+        period.contains(Enrolment.started_at), *_enrolment_conditions(filters)
+    )
+    if filters.course:
+        stmt = stmt.where(Enrolment.course_id.in_(select(Course.id).where(Course.slug == filters.course)))
+    if filters.language:
+        stmt = stmt.where(Enrolment.version_id.in_(
+            select(CourseVersion.id).where(CourseVersion.language == filters.language)))
+    return split_by_sex(session, stmt)
+
+
+def _ranked_attempts(role: str, order_by):
+    """Graded attempts at quizzes of ``role``, numbered per (person, course) by ``order_by``."""
+    qa = QuizAttempt
+    return (
+        select(
+            qa.user_id, CourseVersion.course_id, CourseVersion.language, qa.score, qa.submitted_at,
+            func.row_number().over(partition_by=(qa.user_id, CourseVersion.course_id), order_by=order_by).label("rn"),
+        )
+        .join(Quiz, Quiz.id == qa.quiz_id)
+        .join(CourseVersion, CourseVersion.id == Quiz.version_id)
+        .where(Quiz.role == role, qa.score.is_not(None), qa.submitted_at.is_not(None))
+        .subquery()
+    )
+
+
+def knowledge_gain(session, period: Period, filters: Filters) -> dict:
+    """courses.knowledge_gain: (pre-test, final quiz) pairs of one person and course.
+
+    A pair is the person's FIRST graded pre-test attempt at the course and their
+    counting final attempt, which is their HIGHEST-scoring graded final attempt (the
+    earliest of equal scores). The pair belongs to the period in which that counting
+    final attempt was submitted, so each pair counts in exactly one period. Attempts
+    of any version of the course pair up. The normalised gain (post - pre) / (100 - pre)
+    is averaged over the pairs with pre < 100 only (a perfect pre-test has no room to
+    gain); ``n``, ``mean_pre`` and ``mean_post`` cover every pair. Means are ``None``
+    when there is nothing to average. Quiz attempts carry no sex snapshot, so the
+    result is not split by sex.
+    """
+    final = _ranked_attempts("final", (QuizAttempt.score.desc(), QuizAttempt.submitted_at, QuizAttempt.id))
+    pre = _ranked_attempts("pretest", (QuizAttempt.submitted_at, QuizAttempt.number, QuizAttempt.id))
+    gain = case((pre.c.score < 100, (final.c.score - pre.c.score) / (100.0 - pre.c.score)), else_=None)
+    stmt = (
+        select(func.count(), func.avg(pre.c.score), func.avg(final.c.score), func.avg(gain))
+        .select_from(final.join(pre, and_(pre.c.user_id == final.c.user_id, pre.c.course_id == final.c.course_id,
+                                          pre.c.rn == 1)))
+        .where(final.c.rn == 1, period.contains(final.c.submitted_at))
+    )
+    conditions = _enrolment_conditions(filters)
+    if conditions:
+        stmt = stmt.join(Enrolment, and_(Enrolment.user_id == final.c.user_id,
+                                         Enrolment.course_id == final.c.course_id)).where(*conditions)
+    if filters.course:
+        stmt = stmt.where(final.c.course_id.in_(select(Course.id).where(Course.slug == filters.course)))
+    if filters.language:
+        stmt = stmt.where(final.c.language == filters.language)
+    n, mean_pre, mean_post, mean_gain = session.execute(stmt).one()
+
+    def number(value):
+        return None if value is None else float(value)
+
+    return {"n": int(n), "mean_pre": number(mean_pre), "mean_post": number(mean_post),
+            "mean_normalised_gain": number(mean_gain)}
+
+
+def metric_section(session, period: Period, filters: Filters) -> dict:
+    return {
+        "courses.enrolments": enrolments(session, period, filters),
+        "courses.knowledge_gain": knowledge_gain(session, period, filters),
+    }

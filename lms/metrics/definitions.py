@@ -1,0 +1,213 @@
+"""The capacity metrics of SPEC section 7: every definition's one home.
+
+Each metric is one set-based SQL statement (no Python loops over rows), so the number
+of statements ``compute`` issues does not grow with the data.
+
+Conventions shared by the core and the feature sections:
+
+- A period is a pair of inclusive UTC calendar dates; a moment counts when
+  ``start 00:00 <= moment < (end + 1 day) 00:00`` (``Period.bounds``).
+- People are counted by their snapshots (``person_key``, ``sex``, ``country``,
+  organisation), never by ``user_id``: erased and moved people keep their past counts.
+- Counts of people or records are split by the sex snapshot into
+  ``{"total", "female", "male", "other", "not_recorded"}`` (``split_by_sex``).
+  Organisation counts are ``{"total": n, "by_kind": {kind: n}}``.
+- Filters: ``country`` is the person's (or record's) snapshot country; ``sector`` means
+  the record's organisation has that sector; ``org_kind`` the snapshot organisation
+  kind; ``course`` a course slug, which narrows course items only (workshop records and
+  workshop metrics are not filtered by it); ``language`` the item's language.
+
+Choices:
+
+- ``courses.completions`` and ``courses.certificates_issued`` count revoked records
+  too: a completion happened, and a certificate issued in the period was issued even
+  if it is revoked later (revocation does not rewrite history; it shows on the
+  verification page). So certificates_issued counts every record (course and
+  workshop) dated in the period, since each record carries its certificate.
+- ``organisations.*``: an organisation is reached when the organisation snapshot of a
+  completion record, or of a reach source row (workshops: an attended session), lies
+  in the period. Its kind, parent and Alliance flag are read from the organisation
+  registry as it is now (reach sources carry no kind snapshot).
+- ``data_quality.sex_recorded_share``: the counted people are the distinct persons
+  reached in the period (completion records and reach sources, after filters); a
+  person whose snapshots disagree counts as recorded when any snapshot has a sex.
+  ``None`` when nobody is counted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Sequence
+
+from sqlalchemy import Select, and_, case, exists, func, or_, select, union_all
+
+from ..orgs.models import Organisation, OrganisationSector
+from ..records.models import CompletionRecord
+
+SEX_KEYS = ("female", "male", "other")
+
+
+@dataclass(frozen=True)
+class Period:
+    """Inclusive UTC calendar dates."""
+
+    start: date
+    end: date
+
+    def __post_init__(self):
+        if self.end < self.start:
+            raise ValueError("a period ends on or after its start")
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start 00:00 UTC, end + 1 day 00:00 UTC): compare with ``>=`` and ``<``."""
+        lower = datetime.combine(self.start, time.min, tzinfo=timezone.utc)
+        upper = datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+        return lower, upper
+
+    def contains(self, column):
+        """A SQL condition: ``column`` (a UTC datetime) lies in the period."""
+        lower, upper = self.bounds()
+        return and_(column >= lower, column < upper)
+
+
+@dataclass(frozen=True)
+class Filters:
+    country: str | None = None
+    sector: str | None = None
+    org_kind: str | None = None
+    course: str | None = None
+    language: str | None = None
+
+
+def organisation_has_sector(organisation_id_column, sector: str):
+    """A SQL condition: the organisation in ``organisation_id_column`` has ``sector``."""
+    return exists().where(
+        OrganisationSector.organisation_id == organisation_id_column,
+        OrganisationSector.sector == sector,
+    )
+
+
+def organisation_is_kind(organisation_id_column, kind: str):
+    """A SQL condition on the organisation's current kind, for rows without a kind snapshot."""
+    return exists().where(Organisation.id == organisation_id_column, Organisation.kind == kind)
+
+
+def empty_split() -> dict:
+    return {"total": 0, "female": 0, "male": 0, "other": 0, "not_recorded": 0}
+
+
+def split_by_sex(session, rows: Select, unit: Sequence[str] | None = None) -> dict:
+    """Count ``rows`` (a select with a ``sex`` column) split by sex, in one query.
+
+    Without ``unit`` every row counts once. With ``unit`` (column names of ``rows``),
+    rows are first grouped by those columns and each group counts once; a group whose
+    rows disagree takes ``MAX(sex)`` (so it is recorded if any row has a sex).
+    """
+    sub = rows.subquery()
+    if unit:
+        keys = [sub.c[name] for name in unit]
+        sub = select(*keys, func.max(sub.c.sex).label("sex")).group_by(*keys).subquery()
+    sums = [func.coalesce(func.sum(case((sub.c.sex == key, 1), else_=0)), 0) for key in SEX_KEYS]
+    total, *parts = session.execute(select(func.count(), *sums).select_from(sub)).one()
+    result = {"total": int(total)}
+    result.update({key: int(n) for key, n in zip(SEX_KEYS, parts)})
+    result["not_recorded"] = result["total"] - sum(result[key] for key in SEX_KEYS)
+    return result
+
+
+def record_conditions(filters: Filters) -> list:
+    """Filter conditions on completion records."""
+    r = CompletionRecord
+    conditions = []
+    if filters.country:
+        conditions.append(r.country == filters.country)
+    if filters.sector:
+        conditions.append(organisation_has_sector(r.organisation_id, filters.sector))
+    if filters.org_kind:
+        conditions.append(r.organisation_kind == filters.org_kind)
+    if filters.course:
+        # The course filter narrows course records only; workshop records pass.
+        conditions.append(or_(r.item_type != "course", r.item_key == filters.course))
+    if filters.language:
+        conditions.append(r.language == filters.language)
+    return conditions
+
+
+def records_in_period(period: Period, filters: Filters, *columns, item_type: str | None = None) -> Select:
+    r = CompletionRecord
+    stmt = select(*(columns or (r.id, r.person_key, r.sex))).where(
+        period.contains(r.completed_at), *record_conditions(filters)
+    )
+    if item_type:
+        stmt = stmt.where(r.item_type == item_type)
+    return stmt
+
+
+def reached_rows(session, period: Period, filters: Filters, reach_sources) -> Select:
+    """(organisation_id, person_key, sex) of everyone reached in the period."""
+    r = CompletionRecord
+    parts = [records_in_period(period, filters, r.organisation_id.label("organisation_id"),
+                               r.person_key.label("person_key"), r.sex.label("sex"))]
+    parts += [source(session, period, filters) for source in reach_sources]
+    reached = union_all(*parts).subquery()
+    return select(reached.c.organisation_id, reached.c.person_key, reached.c.sex)
+
+
+def organisations_reached(session, reached: Select) -> dict:
+    """organisations.reached, smes_reached_via_eos, alliance_partners_engaged in one query."""
+    sub = reached.subquery()
+    org_ids = select(sub.c.organisation_id).where(sub.c.organisation_id.is_not(None)).distinct().subquery()
+    org = Organisation.__table__.alias("org")
+    parent = Organisation.__table__.alias("parent")
+    sme_via_eo = and_(org.c.kind == "sme", parent.c.kind == "employers_organisation")
+    stmt = (
+        select(
+            org.c.kind,
+            func.count(),
+            func.coalesce(func.sum(case((sme_via_eo, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((org.c.is_alliance_partner, 1), else_=0)), 0),
+        )
+        .select_from(org_ids.join(org, org.c.id == org_ids.c.organisation_id)
+                     .outerjoin(parent, parent.c.id == org.c.parent_id))
+        .group_by(org.c.kind)
+    )
+    reached_by_kind, smes, partners = {}, {}, {}
+    for kind, n, n_sme, n_partner in session.execute(stmt):
+        reached_by_kind[kind] = int(n)
+        if n_sme:
+            smes[kind] = int(n_sme)
+        if n_partner:
+            partners[kind] = int(n_partner)
+
+    def org_count(by_kind):
+        return {"total": sum(by_kind.values()), "by_kind": dict(sorted(by_kind.items()))}
+
+    return {
+        "organisations.reached": org_count(reached_by_kind),
+        "organisations.smes_reached_via_eos": org_count(smes),
+        "organisations.alliance_partners_engaged": org_count(partners),
+    }
+
+
+def compute(session, period: Period, filters: Filters | None = None, registry=None) -> dict:
+    """Every metric key of SPEC section 7 for ``period`` and ``filters``."""
+    if registry is None:
+        from .. import registry
+    filters = filters or Filters()
+    r = CompletionRecord
+    result = {
+        "courses.completions": split_by_sex(session, records_in_period(period, filters, item_type="course")),
+        "workshops.participants_completed": split_by_sex(
+            session, records_in_period(period, filters, item_type="workshop")),
+        "courses.certificates_issued": split_by_sex(
+            session, records_in_period(period, filters).where(r.certificate_code.is_not(None))),
+    }
+    reached = reached_rows(session, period, filters, registry.reach_sources)
+    result.update(organisations_reached(session, reached))
+    people = split_by_sex(session, reached, unit=["person_key"])
+    result["data_quality.sex_recorded_share"] = (
+        (people["total"] - people["not_recorded"]) / people["total"] if people["total"] else None
+    )
+    for section in registry.metric_sections:
+        result.update(section(session, period, filters))
+    return result

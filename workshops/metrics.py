@@ -1,0 +1,110 @@
+"""The workshops feature's capacity metrics (SPEC section 7), handed to the core's
+``lms.metrics.definitions.compute`` through ``registry.add_metric_section`` and
+``registry.add_reach_source`` (people who attended a session count as reached).
+
+A session is "in the period" when it ENDS in the period (``RunSession.ends_at``).
+
+Filters: ``language`` is the run's language; the course filter does not narrow workshop
+metrics. For people (registrations, attendance) ``country`` is the registration's
+country snapshot and ``sector``/``org_kind`` its organisation snapshot (the kind as
+the registry has it now: registrations keep no kind snapshot). For runs and sessions,
+which have no person, ``country`` is the run's country and ``sector``/``org_kind`` are
+those of the host organisation.
+
+A registration without a person_key (none should exist; the column is nullable) counts
+as its own person, so it is never merged with another.
+"""
+from __future__ import annotations
+
+from sqlalchemy import String, cast, func, literal, select
+
+from lms.metrics.definitions import (
+    Filters, Period, organisation_has_sector, organisation_is_kind, split_by_sex,
+)
+
+from .models import Attendance, Registration, RunSession, WorkshopRun
+
+
+def _person_key():
+    return func.coalesce(Registration.person_key, literal("registration:") + cast(Registration.id, String))
+
+
+def _registration_conditions(filters: Filters) -> list:
+    conditions = []
+    if filters.country:
+        conditions.append(Registration.country == filters.country)
+    if filters.sector:
+        conditions.append(organisation_has_sector(Registration.organisation_id, filters.sector))
+    if filters.org_kind:
+        conditions.append(organisation_is_kind(Registration.organisation_id, filters.org_kind))
+    if filters.language:
+        conditions.append(Registration.run_id.in_(
+            select(WorkshopRun.id).where(WorkshopRun.language == filters.language)))
+    return conditions
+
+
+def _run_conditions(filters: Filters) -> list:
+    conditions = []
+    if filters.country:
+        conditions.append(WorkshopRun.country == filters.country)
+    if filters.sector:
+        conditions.append(organisation_has_sector(WorkshopRun.host_organisation_id, filters.sector))
+    if filters.org_kind:
+        conditions.append(organisation_is_kind(WorkshopRun.host_organisation_id, filters.org_kind))
+    if filters.language:
+        conditions.append(WorkshopRun.language == filters.language)
+    return conditions
+
+
+def held(session, period: Period, filters: Filters) -> dict:
+    """workshops.runs_held and sessions_held: sessions ended in the period with attendance
+    taken, and the distinct runs they belong to (plain integers)."""
+    stmt = (
+        select(func.count(func.distinct(RunSession.run_id)), func.count())
+        .select_from(RunSession).join(WorkshopRun, WorkshopRun.id == RunSession.run_id)
+        .where(period.contains(RunSession.ends_at), RunSession.attendance_taken_at.is_not(None),
+               *_run_conditions(filters))
+    )
+    runs, sessions = session.execute(stmt).one()
+    return {"workshops.runs_held": int(runs), "workshops.sessions_held": int(sessions)}
+
+
+def participants_registered(session, period: Period, filters: Filters) -> dict:
+    """Distinct (person, run) confirmed registrations for runs with a session in the period."""
+    runs_in_period = select(RunSession.run_id).where(period.contains(RunSession.ends_at))
+    stmt = select(_person_key().label("person_key"), Registration.run_id, Registration.sex).where(
+        Registration.status == "confirmed", Registration.run_id.in_(runs_in_period),
+        *_registration_conditions(filters),
+    )
+    return split_by_sex(session, stmt, unit=["person_key", "run_id"])
+
+
+def _attended_in_period(period: Period, filters: Filters, *columns):
+    return (
+        select(*columns)
+        .select_from(Attendance)
+        .join(Registration, Registration.id == Attendance.registration_id)
+        .join(RunSession, RunSession.id == Attendance.session_id)
+        .where(period.contains(RunSession.ends_at), *_registration_conditions(filters))
+    )
+
+
+def participants_attended(session, period: Period, filters: Filters) -> dict:
+    """Distinct (person, run) with at least one attended session in the period."""
+    stmt = _attended_in_period(period, filters, _person_key().label("person_key"), Registration.run_id,
+                               Registration.sex)
+    return split_by_sex(session, stmt, unit=["person_key", "run_id"])
+
+
+def attendance_reach(session, period: Period, filters: Filters):
+    """Reach source: (organisation_id, person_key, sex) of people who attended a session
+    ending in the period, with their registration's organisation snapshot."""
+    return _attended_in_period(period, filters, Registration.organisation_id.label("organisation_id"),
+                               _person_key().label("person_key"), Registration.sex.label("sex"))
+
+
+def metric_section(session, period: Period, filters: Filters) -> dict:
+    result = held(session, period, filters)
+    result["workshops.participants_registered"] = participants_registered(session, period, filters)
+    result["workshops.participants_attended"] = participants_attended(session, period, filters)
+    return result
