@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 from sqlalchemy import func, select
 
 from .. import registry
@@ -34,6 +34,61 @@ def _record_json(r: CompletionRecord) -> dict:
         "expires_at": r.expires_at.isoformat() if r.expires_at else None,
         "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
     }
+
+
+def _metric_arguments():
+    import re
+    from datetime import date
+
+    from ..metrics.definitions import Filters, Period
+    from ..orgs.models import KINDS, SECTORS
+
+    args, problems = request.args, {}
+
+    def day(name):
+        value = args.get(name, "")
+        try:
+            return date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+        except ValueError:
+            return None
+
+    start, end = day("from"), day("to")
+    for name, value in (("from", start), ("to", end)):
+        if value is None:
+            problems[name] = "required, a calendar date written YYYY-MM-DD"
+    if start and end and end < start:
+        problems["to"] = "must not be before 'from'"
+    checks = {
+        "country": lambda v: re.fullmatch(r"[A-Z]{2}", v), "sector": lambda v: v in SECTORS,
+        "org_kind": lambda v: v in KINDS, "course": lambda v: re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", v),
+        "language": lambda v: re.fullmatch(r"[a-z]{2}", v),
+    }
+    filters = {}
+    for name, ok in checks.items():
+        value = args.get(name)
+        if value is None or value == "":
+            continue
+        if not ok(value):
+            problems[name] = f"not a valid {name.replace('_', ' ')}: {value!r}"
+        filters[name] = value
+    unknown = sorted(set(args) - {"from", "to", *checks})
+    if unknown:
+        problems["unknown"] = f"unknown parameters: {', '.join(unknown)}"
+    if problems:
+        raise ApiError(400, "invalid_parameters", problems)
+    return Period(start, end), Filters(**filters)
+
+
+@bp.get("/metrics")
+def metrics():
+    from ..metrics.definitions import compute
+
+    period, filters = _metric_arguments()
+    nested: dict = {}
+    for key, value in compute(get_session(), period, filters).items():
+        section, _, name = key.partition(".")
+        nested.setdefault(section, {})[name] = value
+    return jsonify(nested)
 
 
 @bp.get("/organisations")
@@ -88,7 +143,25 @@ def openapi():
 
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+COUNT = {"$ref": "#/components/schemas/Count"}
+ORG_COUNT = {"$ref": "#/components/schemas/OrganisationCount"}
+_METRIC_PARAMETERS = [
+    {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
+    {"name": "country", "in": "query", "schema": {"type": "string", "pattern": "^[A-Z]{2}$"}},
+    {"name": "sector", "in": "query", "schema": {"type": "string"}},
+    {"name": "org_kind", "in": "query", "schema": {"type": "string"}},
+    {"name": "course", "in": "query", "schema": {"type": "string"}},
+    {"name": "language", "in": "query", "schema": {"type": "string", "pattern": "^[a-z]{2}$"}},
+]
 CORE_PATHS = {
+    "/metrics": {"get": {
+        "summary": "Capacity metrics for a period (inclusive UTC dates) and filters, split by sex",
+        "parameters": _METRIC_PARAMETERS,
+        "responses": {"200": {"description": "The metrics of SPEC section 7", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Metrics"}}}},
+            "400": {"description": "Bad parameters", "content": {"application/json": {"schema": ERROR}}},
+            "401": {"description": "No valid token", "content": {"application/json": {"schema": ERROR}}}}}},
     "/organisations": {"get": {
         "summary": "The organisation registry with per-organisation record counts",
         "responses": {"200": {"description": "The registry", "content": {"application/json": {"schema": {
@@ -110,6 +183,22 @@ CORE_PATHS = {
                       "401": {"description": "No valid token", "content": {"application/json": {"schema": ERROR}}}}}},
 }
 SCHEMAS = {
+    "Count": {"type": "object", "required": ["total", "female", "male", "other", "not_recorded"],
+              "properties": {k: {"type": "integer"} for k in ("total", "female", "male", "other", "not_recorded")}},
+    "OrganisationCount": {"type": "object", "required": ["total", "by_kind"], "properties": {
+        "total": {"type": "integer"}, "by_kind": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+    "Metrics": {"type": "object", "required": ["workshops", "courses", "organisations", "data_quality"], "properties": {
+        "workshops": {"type": "object", "properties": {
+            "runs_held": {"type": "integer"}, "sessions_held": {"type": "integer"},
+            "participants_registered": COUNT, "participants_attended": COUNT, "participants_completed": COUNT}},
+        "courses": {"type": "object", "properties": {
+            "enrolments": COUNT, "completions": COUNT, "certificates_issued": COUNT,
+            "knowledge_gain": {"type": "object", "properties": {
+                "n": {"type": "integer"}, "mean_pre": {"type": ["number", "null"]},
+                "mean_post": {"type": ["number", "null"]}, "mean_normalised_gain": {"type": ["number", "null"]}}}}},
+        "organisations": {"type": "object", "properties": {
+            "reached": ORG_COUNT, "smes_reached_via_eos": ORG_COUNT, "alliance_partners_engaged": ORG_COUNT}},
+        "data_quality": {"type": "object", "properties": {"sex_recorded_share": {"type": ["number", "null"]}}}}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}, "detail": {}}},
     "Organisation": {"type": "object", "required": ["id", "name", "kind", "country"], "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string"},

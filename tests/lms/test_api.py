@@ -98,3 +98,29 @@ def test_openapi_document_validates_and_lists_every_endpoint(app, client):
         if rule.rule.startswith("/api/v1/") and not rule.rule.endswith("/openapi.json"):
             path = rule.rule.removeprefix("/api/v1").replace("<int:", "{").replace("<", "{").replace(">", "}")
             assert path in documented, path
+
+
+def test_metrics_endpoint_shape_and_errors(client, token):
+    r = client.get("/api/v1/metrics?from=2026-01-01&to=2026-12-31", headers=auth(token))
+    assert r.status_code == 200
+    body = r.json
+    assert set(body) >= {"workshops", "courses", "organisations", "data_quality"}
+    assert set(body["courses"]["completions"]) == {"total", "female", "male", "other", "not_recorded"}
+    assert isinstance(body["workshops"]["runs_held"], int)
+    assert set(body["organisations"]["reached"]) == {"total", "by_kind"}
+    for query, field in [("", "from"), ("from=2026-13-01&to=2026-12-31", "from"), ("from=2026-02-01&to=2026-01-01", "to"),
+                         ("from=2026-01-01&to=2026-12-31&country=Ghana", "country"),
+                         ("from=2026-01-01&to=2026-12-31&sector=gold", "sector"),
+                         ("from=2026-01-01&to=2026-12-31&colour=red", "unknown")]:
+        bad = client.get(f"/api/v1/metrics?{query}", headers=auth(token))
+        assert bad.status_code == 400 and bad.json["error"] == "invalid_parameters" and field in bad.json["detail"], query
+
+
+def test_metrics_response_matches_its_schema(client, token):
+    import jsonschema
+
+    doc = client.get("/api/v1/openapi.json").json
+    schema = {**doc["components"]["schemas"]["Metrics"], "components": doc["components"]}
+    body = client.get("/api/v1/metrics?from=2026-01-01&to=2026-12-31", headers=auth(token)).json
+    resolver_doc = {"components": doc["components"], **schema}
+    jsonschema.validate(body, resolver_doc)
