@@ -16,6 +16,12 @@ def setup(registry) -> None:
     from .views import bp
 
     registry.add_blueprint(bp, "/courses")
+
+    from .api import API_PATHS
+    from .api import bp as api_bp
+
+    registry.add_blueprint(api_bp, "/api/v1")
+    registry.api_paths.update(API_PATHS)
     registry.add_menu(MenuEntry("courses.catalogue", lambda: _l("Courses"), "all", order=10))
     registry.add_menu(MenuEntry("courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
     registry.add_content_importer("courses", import_content)

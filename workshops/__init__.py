@@ -17,6 +17,12 @@ def setup(registry) -> None:
     from .views import bp
 
     registry.add_blueprint(bp, "/workshops")
+
+    from .api import API_PATHS
+    from .api import bp as api_bp
+
+    registry.add_blueprint(api_bp, "/api/v1")
+    registry.api_paths.update(API_PATHS)
     registry.add_blueprint(attendance_bp, "/workshops")
     registry.add_menu(MenuEntry("workshops.index", lambda: _l("Workshops"), "all", order=20))
     registry.add_menu(MenuEntry("workshops.mine", lambda: _l("My workshops"), "authenticated", order=25))

@@ -74,6 +74,9 @@ GET_ROUTES = [
     ("/admin/audit", only({"secretariat"})),
     # The API answers to bearer tokens only: a browser session, even the secretariat's, is not enough.
     ("/api/v1/organisations", every(401)),
+    ("/api/v1/courses", every(401)),
+    ("/api/v1/workshops", every(401)),
+    ("/api/v1/exports/registrations.csv", every(401)),
     ("/api/v1/metrics?from=2026-01-01&to=2026-12-31", every(401)),
     ("/api/v1/organisations/{eo_a}/records", every(401)),
     ("/api/v1/exports/completions.csv", every(401)),

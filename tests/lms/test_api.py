@@ -124,3 +124,28 @@ def test_metrics_response_matches_its_schema(client, token):
     body = client.get("/api/v1/metrics?from=2026-01-01&to=2026-12-31", headers=auth(token)).json
     resolver_doc = {"components": doc["components"], **schema}
     jsonschema.validate(body, resolver_doc)
+
+
+def test_courses_workshops_and_registrations_export(app, client, session, token):
+    from tests.factories import make_course, make_run
+    from workshops import registration as booking
+
+    make_course(session, slug="essentials")
+    run = make_run(session, capacity=1)
+    a = make_user(session, sex="female", name="Rosa Quispe")
+    b = make_user(session)
+    session.commit()
+    with app.test_request_context(method="POST"):
+        s = get_session()
+        for person in (a, b):
+            booking.register(s, run.id, s.get(type(person), person.id), stakeholder_category="supplier")
+        s.commit()
+    courses = client.get("/api/v1/courses", headers=auth(token)).json["courses"]
+    assert [c["slug"] for c in courses] == ["essentials"] and courses[0]["version"] == 1
+    runs = client.get("/api/v1/workshops", headers=auth(token)).json["workshops"]
+    assert runs[0]["id"] == run.id and runs[0]["confirmed"] == 1 and len(runs[0]["sessions"]) == 2
+    export = client.get("/api/v1/exports/registrations.csv", headers=auth(token)).data.decode()
+    rows = list(csv.DictReader(io.StringIO(export)))
+    assert [(r["status"], r["sex"]) for r in rows] == [("confirmed", "female"), ("waitlisted", "not_recorded")]
+    assert "Rosa" not in export
+    assert client.get("/api/v1/courses").status_code == 401

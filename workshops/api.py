@@ -1,0 +1,81 @@
+"""The workshops' part of the JSON API: runs, and the raw registrations export."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, jsonify
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from lms.api import api_blueprint
+from lms.db import get_session
+
+from .models import Attendance, Registration, WorkshopRun
+
+bp = api_blueprint("api_workshops", __name__)
+
+REGISTRATION_COLUMNS = (
+    "registration_id", "run_id", "series_slug", "host_organisation_id", "person_key", "organisation_id",
+    "country", "sex", "status", "stakeholder_category", "registered_at", "confirmed_at", "cancelled_at",
+    "attended_sessions",
+)
+
+
+@bp.get("/workshops")
+def workshops():
+    session = get_session()
+    runs = session.scalars(select(WorkshopRun).options(selectinload(WorkshopRun.sessions), selectinload(WorkshopRun.series))
+                           .order_by(WorkshopRun.id)).all()
+    confirmed = dict(session.execute(select(Registration.run_id, func.count()).where(
+        Registration.status == "confirmed").group_by(Registration.run_id)).all())
+    return jsonify(workshops=[{
+        "id": run.id, "series": run.series.slug, "title": run.title, "host_organisation_id": run.host_organisation_id,
+        "language": run.language, "country": run.country, "timezone": run.timezone, "status": run.status,
+        "capacity": run.capacity, "confirmed": confirmed.get(run.id, 0), "audience": run.audience,
+        "sessions": [{"id": s.id, "title": s.title, "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(),
+                      "attendance_taken": s.attendance_taken_at is not None} for s in run.sessions],
+    } for run in runs])
+
+
+@bp.get("/exports/registrations.csv")
+def registrations_csv():
+    """The raw registrations behind the workshop metrics, pseudonymous."""
+    session = get_session()
+    attended = (select(Attendance.registration_id, func.count().label("n"))
+                .group_by(Attendance.registration_id).subquery())
+    rows = session.execute(
+        select(Registration, WorkshopRun, func.coalesce(attended.c.n, 0))
+        .join(WorkshopRun, WorkshopRun.id == Registration.run_id)
+        .outerjoin(attended, attended.c.registration_id == Registration.id)
+        .options(selectinload(WorkshopRun.series)).order_by(Registration.id)).all()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(REGISTRATION_COLUMNS)
+    iso = lambda v: v.isoformat() if v else ""  # noqa: E731
+    for r, run, n in rows:
+        writer.writerow([r.id, run.id, run.series.slug, run.host_organisation_id, r.person_key or "", r.organisation_id or "",
+                         r.country or "", r.sex or "not_recorded", r.status, r.stakeholder_category or "",
+                         iso(r.queued_at), iso(r.confirmed_at), iso(r.cancelled_at), n])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="registrations.csv"'})
+
+
+_ERROR = {"description": "No valid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+API_PATHS = {
+    "/workshops": {"get": {
+        "summary": "Workshop runs with their sessions and confirmed registrations",
+        "responses": {"200": {"description": "The runs", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["workshops"], "properties": {"workshops": {"type": "array", "items": {
+                "type": "object", "required": ["id", "series", "title", "capacity", "sessions"], "properties": {
+                    "id": {"type": "integer"}, "series": {"type": "string"}, "title": {"type": "string"},
+                    "host_organisation_id": {"type": "integer"}, "language": {"type": "string"},
+                    "country": {"type": "string"}, "timezone": {"type": "string"}, "status": {"type": "string"},
+                    "capacity": {"type": "integer"}, "confirmed": {"type": "integer"}, "audience": {"type": "string"},
+                    "sessions": {"type": "array", "items": {"type": "object"}}}}}}}}}},
+            "401": _ERROR}}},
+    "/exports/registrations.csv": {"get": {
+        "summary": "The raw registrations behind the workshop metrics (pseudonymous)",
+        "responses": {"200": {"description": "CSV, one registration a row",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}}, "401": _ERROR}}},
+}
