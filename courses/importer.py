@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from lms.content import (
     ContentFile,
+    content_folders,
     ContentError, Problem, YList, YMap, decode, did_you_mean, load_yaml, plain,
 )
 from lms.db import write_lock
@@ -646,14 +647,7 @@ def _write(session, data: CourseData) -> ImportResult:
 
 
 def _course_folders(root: Path, explicit: bool) -> list[Path]:
-    if not root.is_dir():
-        return []
-    if (root / "course.md").is_file():
-        return [root]
-    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith((".", "_")))
-    if explicit and not any((d / "course.md").is_file() for d in folders):
-        return []  # not course content: another importer's
-    return folders
+    return content_folders(root, "course.md", explicit)
 
 
 def import_content(session, path=None, echo=print) -> list[ImportResult]:

@@ -34,11 +34,14 @@ def _course_or_404(slug: str) -> Course:
     return course
 
 
-def _enrolment_or_redirect(course: Course):
+def _enrolled(slug: str):
+    """The course and the current person's enrolment; not enrolled: back to the course page."""
+    course = _course_or_404(slug)
     enrolment = services.enrolment_of(get_session(), current_user, course)
     if enrolment is None:
         flash(_("Enrol on the course first."), "info")
-    return enrolment
+        abort(redirect(url_for("courses.course", slug=slug)))
+    return course, enrolment
 
 
 @bp.get("/")
@@ -91,10 +94,7 @@ def enrol(slug: str):
 @bp.get("/<slug>/resume")
 @login_required
 def resume(slug: str):
-    course = _course_or_404(slug)
-    enrolment = _enrolment_or_redirect(course)
-    if enrolment is None:
-        return redirect(url_for("courses.course", slug=slug))
+    course, enrolment = _enrolled(slug)
     lesson = services.resume_lesson(get_session(), enrolment)
     return redirect(url_for("courses.lesson", slug=slug, position=lesson.position))
 
@@ -110,10 +110,7 @@ def _lesson(enrolment, position: int) -> Lesson:
 @login_required
 def lesson(slug: str, position: int):
     session = get_session()
-    course = _course_or_404(slug)
-    enrolment = _enrolment_or_redirect(course)
-    if enrolment is None:
-        return redirect(url_for("courses.course", slug=slug))
+    course, enrolment = _enrolled(slug)
     lesson = _lesson(enrolment, position)
     services.open_lesson(session, enrolment, lesson)
     lessons = enrolment.version.lessons
@@ -130,10 +127,7 @@ def lesson(slug: str, position: int):
 @bp.post("/<slug>/lessons/<int:position>/done")
 @login_required
 def lesson_done(slug: str, position: int):
-    course = _course_or_404(slug)
-    enrolment = _enrolment_or_redirect(course)
-    if enrolment is None:
-        return redirect(url_for("courses.course", slug=slug))
+    course, enrolment = _enrolled(slug)
     if not DecisionForm().validate():
         abort(400)
     lesson = _lesson(enrolment, position)
@@ -160,10 +154,7 @@ def _quiz(enrolment, role: str):
 @login_required
 def quiz(slug: str, role: str):
     session = get_session()
-    course = _course_or_404(slug)
-    enrolment = _enrolment_or_redirect(course)
-    if enrolment is None:
-        return redirect(url_for("courses.course", slug=slug))
+    course, enrolment = _enrolled(slug)
     quiz = _quiz(enrolment, role)
     state = engine.availability(session, current_user, quiz)
     attempts = engine.attempts_of(session, current_user, quiz)
@@ -176,10 +167,7 @@ def quiz(slug: str, role: str):
 @login_required
 def start(slug: str, role: str):
     session = get_session()
-    course = _course_or_404(slug)
-    enrolment = _enrolment_or_redirect(course)
-    if enrolment is None:
-        return redirect(url_for("courses.course", slug=slug))
+    course, enrolment = _enrolled(slug)
     quiz = _quiz(enrolment, role)
     if not DecisionForm().validate():
         abort(400)
@@ -272,14 +260,15 @@ def _content_folders():
     """Course folders under the configured content paths (default: the starter content)."""
     from flask import current_app
 
+    from lms.content import content_folders
+
     from . import CONTENT_DIR
 
-    roots = current_app.config.get("LMS_CONTENT_PATHS") or [CONTENT_DIR]
     folders = {}
-    for root in map(Path, roots):
-        candidates = [root] if (root / "course.md").is_file() else sorted(p for p in root.iterdir() if (p / "course.md").is_file()) if root.is_dir() else []
-        for folder in candidates:
-            folders.setdefault(folder.name, folder)
+    for root in map(Path, current_app.config.get("LMS_CONTENT_PATHS") or [CONTENT_DIR]):
+        for folder in content_folders(root, "course.md", explicit=False):
+            if (folder / "course.md").is_file():
+                folders.setdefault(folder.name, folder)
     return folders
 
 

@@ -255,3 +255,17 @@ class ContentFile:
             self.add(offset + 1, "the settings block must be lines of the form key: value")
             meta = None
         return meta, rest
+
+
+def content_folders(root: Path, marker: str, explicit: bool) -> list[Path]:
+    """The content folders under ``root``: itself if it holds ``marker`` (course.md,
+    series.md), else its sub-folders. Given explicitly, a folder holding none of this
+    kind of content yields nothing: it belongs to another importer."""
+    if not root.is_dir():
+        return []
+    if (root / marker).is_file():
+        return [root]
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith((".", "_")))
+    if explicit and not any((d / marker).is_file() for d in folders):
+        return []
+    return folders

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from lms.content import (
     ContentFile,
+    content_folders,
     ContentError, Problem, YList, YMap, decode, did_you_mean, display_path,
 )
 from lms.db import utcnow, write_lock
@@ -217,14 +218,7 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
 
 
 def _series_folders(root: Path, explicit: bool) -> list[Path]:
-    if not root.is_dir():
-        return []
-    if (root / "series.md").is_file():
-        return [root]
-    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith((".", "_")))
-    if explicit and not any((d / "series.md").is_file() for d in folders):
-        return []  # not workshop content: another importer's
-    return folders
+    return content_folders(root, "series.md", explicit)
 
 
 def _write(session, data: SeriesData) -> str:
