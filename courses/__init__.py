@@ -26,6 +26,10 @@ def setup(registry) -> None:
     registry.add_menu(MenuEntry("courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
     registry.add_content_importer("courses", import_content)
 
-    from .metrics import metric_section
+    from lms.registry import ActivityColumn
+
+    from .metrics import enrolments_by_organisation, metric_section
 
     registry.add_metric_section(metric_section)
+    registry.add_activity_column(ActivityColumn("enrolments", lambda: _l("Enrolments"), enrolments_by_organisation,
+                                                order=10))

@@ -100,3 +100,11 @@ def metric_section(session, period: Period, filters: Filters) -> dict:
         "courses.enrolments": enrolments(session, period, filters),
         "courses.knowledge_gain": knowledge_gain(session, period, filters),
     }
+
+
+def enrolments_by_organisation(period: Period | None):
+    """Records-table column: enrolments started (in the period, if any) per organisation
+    snapshot, with the latest start."""
+    stmt = (select(Enrolment.organisation_id, func.count(), func.max(Enrolment.started_at))
+            .where(Enrolment.organisation_id.is_not(None)).group_by(Enrolment.organisation_id))
+    return stmt.where(period.contains(Enrolment.started_at)) if period else stmt

@@ -14,6 +14,18 @@ class MenuEntry:
     order: int = 50
 
 
+@dataclass(frozen=True)
+class ActivityColumn:
+    """A feature's per-organisation activity count in the records table."""
+
+    key: str
+    label: Callable[[], str]  # lazy, translated per request
+    #: callable(period | None) -> Select of (organisation_id, n, last_at), one row per
+    #: organisation (by the organisation snapshot on the feature's rows)
+    query: Callable
+    order: int = 50
+
+
 @dataclass
 class Registry:
     menu: list[MenuEntry] = field(default_factory=list)
@@ -33,6 +45,8 @@ class Registry:
     #: callable(session, period, filters) -> Select of (organisation_id, person_key, sex)
     #: rows of people reached other than by a completion
     reach_sources: list = field(default_factory=list)
+    #: per-organisation activity columns of the records table (lms.reports)
+    activity_columns: list[ActivityColumn] = field(default_factory=list)
 
     def add_menu(self, entry: MenuEntry) -> None:
         # Keyed by endpoint: features are set up once per app, and one process may
@@ -64,3 +78,8 @@ class Registry:
     def add_reach_source(self, source) -> None:
         if source not in self.reach_sources:
             self.reach_sources.append(source)
+
+    def add_activity_column(self, column: ActivityColumn) -> None:
+        if all(c.key != column.key for c in self.activity_columns):
+            self.activity_columns.append(column)
+            self.activity_columns.sort(key=lambda c: c.order)

@@ -77,6 +77,8 @@ def local_time(value, zone: str | None = None, fmt: str = "%a %d %b %Y, %H:%M") 
 
 def setup_templating(app, registry) -> None:
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(lambda a, b: {**a, **b}, "dict_merge")
+
     @app.context_processor
     def lms_context():
         def menu():

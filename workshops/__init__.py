@@ -35,10 +35,14 @@ def setup(registry) -> None:
 
     registry.add_demo_loader(load_activity)
 
-    from .metrics import attendance_reach, metric_section
+    from lms.registry import ActivityColumn
+
+    from .metrics import attendance_reach, attended_sessions_by_organisation, metric_section
 
     registry.add_metric_section(metric_section)
     registry.add_reach_source(attendance_reach)
+    registry.add_activity_column(ActivityColumn(
+        "attended_sessions", lambda: _l("Attended sessions"), attended_sessions_by_organisation, order=20))
 
     from lms.cli import lms_cli
 

@@ -108,3 +108,17 @@ def metric_section(session, period: Period, filters: Filters) -> dict:
     result["workshops.participants_registered"] = participants_registered(session, period, filters)
     result["workshops.participants_attended"] = participants_attended(session, period, filters)
     return result
+
+
+def attended_sessions_by_organisation(period: Period | None):
+    """Records-table column: attended sessions (ending in the period, if any) per
+    registration organisation snapshot, with the latest such session's end."""
+    stmt = (
+        select(Registration.organisation_id, func.count(), func.max(RunSession.ends_at))
+        .select_from(Attendance)
+        .join(Registration, Registration.id == Attendance.registration_id)
+        .join(RunSession, RunSession.id == Attendance.session_id)
+        .where(Registration.organisation_id.is_not(None))
+        .group_by(Registration.organisation_id)
+    )
+    return stmt.where(period.contains(RunSession.ends_at)) if period else stmt

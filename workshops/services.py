@@ -275,22 +275,14 @@ def _iso(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="seconds") if value else ""
 
 
-def safe_cell(value) -> str:
-    """Neutralise spreadsheet formula injection: a cell never starts with = + - @."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def participant_rows(session: Session, run: WorkshopRun) -> list[list[str]]:
     orgs = {o.id: o.name for o in session.scalars(select(Organisation).where(Organisation.id.in_(
         select(Registration.organisation_id).where(Registration.run_id == run.id))))}
     rows = []
     for r in registrations_of_run(session, run):
         user = r.user
-        rows.append([safe_cell(v) for v in (
+        rows.append([
             user.name if user else "", user.email if user else "", orgs.get(r.organisation_id, ""),
             r.country or "", r.status, r.stakeholder_category or "", r.accessibility_needs or "",
-            _iso(r.created_at), _iso(r.confirmed_at))])
+            _iso(r.created_at), _iso(r.confirmed_at)])
     return rows

@@ -1,8 +1,6 @@
 """Workshop pages: upcoming runs, series, scheduling, registration, organiser views."""
 from __future__ import annotations
 
-import csv
-import io
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -383,34 +381,14 @@ def _export_header():
             _("Accessibility needs"), _("Registered at (UTC)"), _("Confirmed at (UTC)")]
 
 
-@bp.get("/runs/<int:run_id>/participants.csv")
+@bp.get("/runs/<int:run_id>/participants.<any(csv, xlsx):fmt>")
 @login_required
-def participants_csv(run_id: int):
-    run = _managed_run(run_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_export_header())
-    writer.writerows(services.participant_rows(get_session(), run))
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="run-{run.id}-participants.csv"'})
-
-
-@bp.get("/runs/<int:run_id>/participants.xlsx")
-@login_required
-def participants_xlsx(run_id: int):
-    from openpyxl import Workbook
+def participants_export(run_id: int, fmt: str):
+    from lms.exports import table_response
 
     run = _managed_run(run_id)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Participants"
-    sheet.append(_export_header())
-    for row in services.participant_rows(get_session(), run):
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="run-{run.id}-participants.xlsx"'})
+    return table_response(fmt, f"run-{run.id}-participants", _export_header(),
+                          services.participant_rows(get_session(), run), title="Participants")
 
 
 @bp.get("/mine")

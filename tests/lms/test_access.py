@@ -107,6 +107,20 @@ GET_ROUTES = [
     ("/workshops/runs/{ws_run}/participants.csv", only(MANAGE_A)),
     ("/workshops/runs/{ws_run}/participants.xlsx", only(MANAGE_A)),
     ("/workshops/decline/not-a-valid-token", every(404)),
+    # reports: the secretariat sees everything; a manager their organisation and, for an EO, its members
+    ("/reports/", {**only({"secretariat"}, ok=MOVED), "manager_a": MOVED, "manager_b": MOVED}),
+    ("/reports/dashboard", only({"secretariat"})),
+    ("/reports/dashboard.csv", only({"secretariat"})),
+    ("/reports/dashboard.xlsx", only({"secretariat"})),
+    ("/reports/organisations", only({"manager_a", "manager_b", "secretariat"})),
+    ("/reports/organisations.xlsx", only({"manager_a", "manager_b", "secretariat"})),
+    ("/reports/organisations/{eo_a}", only(MANAGE_A)),
+    ("/reports/organisations/{sme_a}", only(MANAGE_A)),
+    ("/reports/organisations/{eo_b}", only({"manager_b", "secretariat"})),
+    ("/reports/organisations/{sme_a}.csv?names=1", only(MANAGE_A)),
+    ("/reports/organisations/{eo_a}/cascade", only(MANAGE_A)),
+    ("/reports/organisations/{eo_a}/cascade.xlsx", only(MANAGE_A)),
+    ("/reports/organisations/{eo_b}/cascade", only({"manager_b", "secretariat"})),
 ]
 
 # (url, expectations, check(session, world) -> bool: did the action take effect?)

@@ -33,12 +33,14 @@ def orgs(by_kind: dict) -> dict:
 def record(session, org, completed_at, *, person=None, sex=None, country="GH", item_type="course",
            item_key="c1", language="en", **fields) -> CompletionRecord:
     parent = org.parent if org else None
-    rec = CompletionRecord(
+    values = dict(
         user_id=None, person_key=person or secrets.token_hex(8), person_name=None, sex=sex, country=country,
         organisation_id=org.id if org else None, organisation_kind=org.kind if org else None,
+        organisation_name=org.name if org else None,
         parent_organisation_id=parent.id if parent else None, parent_organisation_kind=parent.kind if parent else None,
         item_type=item_type, item_id=1, item_key=item_key, item_title=item_key, language=language,
-        completed_at=completed_at, certificate_code=f"C{next(_codes):08d}", issuer="Alliance 8.7", **fields)
+        completed_at=completed_at, certificate_code=f"C{next(_codes):08d}", issuer="Alliance 8.7")
+    rec = CompletionRecord(**(values | fields))
     session.add(rec)
     session.flush()
     return rec

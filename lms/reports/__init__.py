@@ -1,0 +1,1 @@
+"""Reports: the dashboard, the records tables, the cascade view and their downloads."""

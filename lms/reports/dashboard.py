@@ -1,0 +1,207 @@
+"""The secretariat's dashboard: the metrics of SPEC section 7 grouped under the
+action-plan outputs they report on, with period presets and server-drawn SVG charts.
+
+The numbers come from ``lms.metrics.definitions.compute`` only; this module arranges
+them (and draws bars), it never counts anything itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from ..metrics.definitions import SEX_KEYS, Period
+
+PRESETS = ("this_quarter", "last_quarter", "this_year", "last_year", "last_12_months", "custom")
+PRESET_LABELS = {
+    "this_quarter": _l("This quarter"),
+    "last_quarter": _l("Last quarter"),
+    "this_year": _l("This year"),
+    "last_year": _l("Last year"),
+    "last_12_months": _l("Last 12 months"),
+    "custom": _l("Custom dates"),
+}
+SPLIT_KEYS = (*SEX_KEYS, "not_recorded")
+
+
+def preset_period(preset: str, today: date) -> Period:
+    """The inclusive UTC dates of a preset, relative to ``today``."""
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    if preset == "this_quarter":
+        end_month = quarter_start.month + 2
+        following = date(today.year + (end_month == 12), end_month % 12 + 1, 1)
+        return Period(quarter_start, following - timedelta(days=1))
+    if preset == "last_quarter":
+        end = quarter_start - timedelta(days=1)
+        return Period(date(end.year, end.month - 2, 1), end)
+    if preset == "last_year":
+        return Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))
+    if preset == "last_12_months":
+        return Period(today - timedelta(days=364), today)
+    return Period(date(today.year, 1, 1), date(today.year, 12, 31))
+
+
+# -- what each output reports -------------------------------------------------------------
+
+METRIC_LABELS = {
+    "workshops.runs_held": _l("Workshop runs held"),
+    "workshops.sessions_held": _l("Workshop sessions held"),
+    "workshops.participants_registered": _l("Participants registered"),
+    "workshops.participants_attended": _l("Participants who attended"),
+    "workshops.participants_completed": _l("Participants who completed a workshop"),
+    "courses.enrolments": _l("Course enrolments"),
+    "courses.completions": _l("Course completions"),
+    "courses.certificates_issued": _l("Certificates issued"),
+    "courses.knowledge_gain": _l("Knowledge gain (pre-test to final quiz)"),
+    "organisations.reached": _l("Organisations reached"),
+    "organisations.smes_reached_via_eos": _l("SMEs reached through employers' organisations"),
+    "organisations.alliance_partners_engaged": _l("Alliance 8.7 partners engaged"),
+    "data_quality.sex_recorded_share": _l("Share of people whose sex is recorded"),
+}
+
+
+@dataclass(frozen=True)
+class Output:
+    key: str
+    title: object
+    summary: object
+    people: tuple[str, ...] = ()  # keys split by sex
+    integers: tuple[str, ...] = ()  # plain counts
+    organisations: tuple[str, ...] = ()  # {"total", "by_kind"}
+    gain: bool = False
+
+
+OUTPUTS = (
+    Output(
+        "output_3_1", _l("Outcome 3, Output 1: capacity-building activities and the workshop series"),
+        _l("Workshops held for Alliance 8.7 members and the people they reached."),
+        people=("workshops.participants_registered", "workshops.participants_attended",
+                "workshops.participants_completed"),
+        integers=("workshops.runs_held", "workshops.sessions_held"),
+    ),
+    Output(
+        "output_3_3", _l("Outcome 3, Output 3: employers' organisations and their SME members"),
+        _l("Organisations reached by a completion or an attended session, with the focus on SMEs."),
+        organisations=("organisations.reached", "organisations.smes_reached_via_eos",
+                       "organisations.alliance_partners_engaged"),
+    ),
+    Output(
+        "output_3_4", _l("Outcome 3, Output 4: due-diligence capacity built"),
+        _l("Enrolments, completions, certificates and what learners gained between the pre-test and the final quiz."),
+        people=("courses.enrolments", "courses.completions", "courses.certificates_issued"),
+        gain=True,
+    ),
+)
+
+
+# -- charts ------------------------------------------------------------------------------
+
+# Each bar has its label on a line above it, so long labels are never cut.
+CHART_WIDTH = 480
+LABEL_HEIGHT = 18
+BAR_HEIGHT = 20
+BAR_GAP = 12
+ROW_HEIGHT = LABEL_HEIGHT + BAR_HEIGHT + BAR_GAP
+PLOT_WIDTH = CHART_WIDTH - 70  # room for the value after the longest bar
+
+
+@dataclass
+class Segment:
+    key: str  # CSS class suffix: female, male, other, not_recorded, plain
+    x: float
+    width: float
+    value: int
+
+
+@dataclass
+class Bar:
+    label: str
+    total: float
+    y: float
+    segments: list[Segment] = field(default_factory=list)
+    text: str = ""
+
+
+@dataclass
+class Chart:
+    id: str
+    title: str
+    bars: list[Bar]
+    legend: tuple[str, ...]
+    height: float
+    width: int = CHART_WIDTH
+    plot_width: int = PLOT_WIDTH
+    label_height: int = LABEL_HEIGHT
+    bar_height: int = BAR_HEIGHT
+
+
+def _scale(values) -> float:
+    top = max([v for v in values if v] or [1])
+    return PLOT_WIDTH / top
+
+
+def stacked_chart(chart_id: str, title: str, items: list[tuple[str, dict]]) -> Chart:
+    """One horizontal bar per (label, split), stacked by sex."""
+    scale = _scale(split["total"] for _, split in items)
+    bars = []
+    for i, (label, split) in enumerate(items):
+        bar = Bar(str(label), split["total"], i * ROW_HEIGHT, text=str(split["total"]))
+        x = 0.0
+        for key in SPLIT_KEYS:
+            width = split[key] * scale
+            if split[key]:
+                bar.segments.append(Segment(key, round(x, 2), round(width, 2), split[key]))
+            x += width
+        bars.append(bar)
+    return Chart(chart_id, title, bars, SPLIT_KEYS, _height(bars))
+
+
+def plain_chart(chart_id: str, title: str, items: list[tuple[str, float]], text=str) -> Chart:
+    """One horizontal bar per (label, value)."""
+    scale = _scale(value for _, value in items)
+    bars = []
+    for i, (label, value) in enumerate(items):
+        bar = Bar(str(label), value, i * ROW_HEIGHT, text=text(value))
+        if value:
+            bar.segments.append(Segment("plain", 0.0, round(value * scale, 2), value))
+        bars.append(bar)
+    return Chart(chart_id, title, bars, (), _height(bars))
+
+
+def _height(bars) -> float:
+    return len(bars) * ROW_HEIGHT
+
+
+# -- the flat table behind every export ----------------------------------------------------
+
+EXPORT_HEADER = ("output", "metric", "breakdown", "total", "female", "male", "other", "not_recorded")
+
+
+def export_rows(metrics: dict) -> list[tuple]:
+    """Every figure as a row: people counts with their sex split, organisation counts by
+    kind, runs and sessions, the knowledge-gain figures and the data-quality share."""
+    rows = []
+    placed = set()
+    for output in OUTPUTS:
+        for key in output.integers:
+            rows.append((output.key, key, "", metrics[key], "", "", "", ""))
+        for key in output.people:
+            split = metrics[key]
+            rows.append((output.key, key, "", split["total"], *(split[k] for k in SPLIT_KEYS)))
+        for key in output.organisations:
+            count = metrics[key]
+            rows.append((output.key, key, "", count["total"], "", "", "", ""))
+            for kind, n in count["by_kind"].items():
+                rows.append((output.key, key, f"kind:{kind}", n, "", "", "", ""))
+        if output.gain:
+            gain = metrics["courses.knowledge_gain"]
+            for part in ("n", "mean_pre", "mean_post", "mean_normalised_gain"):
+                value = gain[part]
+                rows.append((output.key, "courses.knowledge_gain", part,
+                             "" if value is None else round(value, 4), "", "", "", ""))
+        placed.update(output.integers, output.people, output.organisations)
+    share = metrics["data_quality.sex_recorded_share"]
+    rows.append(("data_quality", "data_quality.sex_recorded_share", "",
+                 "" if share is None else round(share, 4), "", "", "", ""))
+    return rows

@@ -1,0 +1,249 @@
+"""Reports: the secretariat's dashboard, the per-organisation records table, one
+organisation's records, an employers' organisation's cascade view, and a CSV and an
+XLSX download of every table.
+
+Downloads are pseudonymous (a person is their ``person_key``) unless names are asked
+for with ``names=1``; asking is written to the audit log before anything is sent.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import registry
+from ..audit import audit
+from ..auth import can_manage, login_required, secretariat_required
+from ..db import get_session, writer
+from ..exports import table_response
+from ..metrics.definitions import compute
+from ..orgs.models import Organisation
+from . import dashboard as board
+from .forms import DashboardForm, TableForm
+from .tables import (
+    PER_PAGE, TableQuery, cascade, course_columns, organisation_records, organisation_table, scope_for, sort_keys,
+)
+
+bp = Blueprint("reports", __name__)
+FORMAT = "<any(csv, xlsx):fmt>"
+
+
+def _today():
+    return datetime.now(timezone.utc).date()
+
+
+def _page() -> int:
+    try:
+        return max(int(request.args.get("page", 1)), 1)
+    except ValueError:
+        return 1
+
+
+def _countries(session) -> list[str]:
+    return list(session.scalars(select(Organisation.country).where(Organisation.status == "active").distinct()))
+
+
+def _period_slug(period) -> str:
+    return f"{period.start.isoformat()}-{period.end.isoformat()}" if period else "all-time"
+
+
+def _names_asked(what: str, target) -> bool:
+    """``names=1`` asks for names and emails in a download; the asking is logged."""
+    if request.args.get("names") != "1":
+        return False
+    with writer() as session:
+        audit("export.names", target, session=session, actor=current_user, export=what,
+              query=request.query_string.decode()[:500])
+    return True
+
+
+@bp.get("/")
+@login_required
+def index():
+    if current_user.is_secretariat:
+        return redirect(url_for("reports.dashboard"))
+    if scope_for(current_user) is None:
+        abort(403)
+    return redirect(url_for("reports.organisations"))
+
+
+# -- the dashboard ---------------------------------------------------------------------------
+
+@bp.get("/dashboard")
+@bp.get("/dashboard." + FORMAT)
+@secretariat_required
+def dashboard(fmt: str | None = None):
+    session = get_session()
+    form = DashboardForm(request.args).setup(_countries(session), course_columns(session))
+    metrics = period = None
+    if form.validate():
+        period = form.period(_today())
+        metrics = compute(session, period, form.filters())
+    if fmt:
+        if metrics is None:
+            abort(400)
+        return table_response(fmt, f"dashboard-{_period_slug(period)}", board.EXPORT_HEADER,
+                              board.export_rows(metrics), title="Dashboard")
+    charts = _dashboard_charts(metrics) if metrics else {}
+    return render_template("lms/reports/dashboard.html", form=form, metrics=metrics, period=period,
+                           outputs=board.OUTPUTS, labels=board.METRIC_LABELS, charts=charts,
+                           split_keys=board.SPLIT_KEYS)
+
+
+def _dashboard_charts(metrics: dict) -> dict:
+    from ..templating import KIND_LABELS
+
+    labels = board.METRIC_LABELS
+    charts = {}
+    for output in board.OUTPUTS:
+        if output.people:
+            charts[output.key + "-people"] = board.stacked_chart(
+                output.key + "-people", _("People by sex"), [(labels[k], metrics[k]) for k in output.people])
+        if output.integers:
+            charts[output.key + "-held"] = board.plain_chart(
+                output.key + "-held", _("Runs and sessions held"), [(labels[k], metrics[k]) for k in output.integers])
+        if output.organisations:
+            charts[output.key + "-orgs"] = board.plain_chart(
+                output.key + "-orgs", _("Organisations"),
+                [(labels[k], metrics[k]["total"]) for k in output.organisations])
+            reached = metrics["organisations.reached"]["by_kind"]
+            if reached:
+                charts[output.key + "-kinds"] = board.plain_chart(
+                    output.key + "-kinds", _("Organisations reached, by kind"),
+                    [(KIND_LABELS.get(kind, kind), n) for kind, n in reached.items()])
+        if output.gain:
+            gain = metrics["courses.knowledge_gain"]
+            if gain["n"]:
+                charts[output.key + "-gain"] = board.plain_chart(
+                    output.key + "-gain", _("Mean scores (%)"),
+                    [(_("Pre-test"), round(gain["mean_pre"], 1)), (_("Final quiz"), round(gain["mean_post"], 1))],
+                    text=lambda v: f"{v:.1f}")
+    return charts
+
+
+# -- the per-organisation records table --------------------------------------------------------
+
+def _table_query(form: TableForm, scope, *, paged: bool) -> TableQuery:
+    sort = request.args.get("sort", "name")
+    if sort not in sort_keys(registry):
+        sort = "name"
+    return TableQuery(
+        scope=scope, q=(form.q.data or "").strip(), country=form.country.data or "",
+        kind=form.org_kind.data or "", sector=form.sector.data or "", period=form.period(_today()),
+        sort=sort, descending=request.args.get("dir") == "desc", page=_page(),
+        per_page=PER_PAGE if paged else None,
+    )
+
+
+def table_header(table, with_courses=True) -> list[str]:
+    header = [_("No."), _("Organisation"), _("Kind"), _("Country"), _("Member of"), _("Members")]
+    header += [str(c.label()) for c in table.activity_columns]
+    header += [_("Course completions"), _("Workshop completions"), _("Valid certificates"), _("Last activity (UTC)")]
+    if with_courses:
+        header += [title for _key, title in table.courses]
+    return header
+
+
+def table_rows(table):
+    for row in table.rows:
+        yield [row.id, row.name, row.kind, row.country, row.parent_name or "", row.members,
+               *(row.activity[c.key] for c in table.activity_columns),
+               row.completions, row.workshop_completions, row.certificates, row.last_activity or "",
+               *(row.by_course.get(key, 0) for key, _title in table.courses)]
+
+
+@bp.get("/organisations")
+@bp.get("/organisations." + FORMAT)
+@login_required
+def organisations(fmt: str | None = None):
+    scope = scope_for(current_user)
+    if scope is None:
+        abort(403)
+    session = get_session()
+    form = TableForm(request.args).setup(_countries(session))
+    table = None
+    if form.validate():
+        table = organisation_table(session, _table_query(form, scope, paged=not fmt), registry)
+    if fmt:
+        if table is None:
+            abort(400)
+        return table_response(fmt, f"organisations-{_period_slug(form.period(_today()))}", table_header(table),
+                              table_rows(table), title="Organisations")
+    return render_template("lms/reports/organisations.html", form=form, table=table, per_page=PER_PAGE,
+                           page=_page(), sort=request.args.get("sort", "name"),
+                           descending=request.args.get("dir") == "desc")
+
+
+# -- one organisation ------------------------------------------------------------------------------
+
+def _managed_org(org_id: int) -> Organisation:
+    org = get_session().get(Organisation, org_id)
+    if org is None:
+        abort(404)
+    if not can_manage(current_user, org):
+        abort(403)
+    return org
+
+
+RECORD_HEADER = ("record_id", "person_key", "organisation_id", "organisation_name", "sex", "country", "item_type",
+                 "item_key", "item_title", "item_version", "language", "score", "completed_at", "certificate_code",
+                 "expires_at", "revoked_at")
+
+
+def _record_row(r, names: bool) -> list:
+    row = [r.id, r.person_key, r.organisation_id, r.organisation_name, r.sex or "not_recorded", r.country or "",
+           r.item_type, r.item_key, r.item_title, r.item_version, r.language or "", r.score, r.completed_at,
+           r.certificate_code, r.expires_at or "", r.revoked_at or ""]
+    if names:
+        row += [r.person_name or "", r.user.email if r.user else ""]
+    return row
+
+
+@bp.get("/organisations/<int:org_id>")
+@bp.get("/organisations/<int:org_id>." + FORMAT)
+@login_required
+def organisation(org_id: int, fmt: str | None = None):
+    org = _managed_org(org_id)
+    session = get_session()
+    form = TableForm(request.args).setup(_countries(session))
+    period = form.period(_today()) if form.validate() else None
+    include_members = request.args.get("members") != "0"
+    if fmt:
+        if form.errors:
+            abort(400)
+        names = _names_asked("organisation_records", org)
+        records, _total = organisation_records(session, org, period, include_members=include_members, per_page=None)
+        header = list(RECORD_HEADER) + (["person_name", "email"] if names else [])
+        return table_response(fmt, f"organisation-{org.id}-records-{_period_slug(period)}", header,
+                              (_record_row(r, names) for r in records), title="Records")
+    records, total = organisation_records(session, org, period, include_members=include_members, page=_page())
+    return render_template("lms/reports/organisation.html", org=org, form=form, records=records, total=total,
+                           page=_page(), per_page=PER_PAGE, include_members=include_members)
+
+
+@bp.get("/organisations/<int:org_id>/cascade")
+@bp.get("/organisations/<int:org_id>/cascade." + FORMAT)
+@login_required
+def cascade_view(org_id: int, fmt: str | None = None):
+    org = _managed_org(org_id)
+    if org.kind != "employers_organisation":
+        abort(404)
+    session = get_session()
+    form = TableForm(request.args).setup(_countries(session))
+    period = form.period(_today()) if form.validate() else None
+    view = cascade(session, org, period, registry)
+    if fmt:
+        if form.errors:
+            abort(400)
+        header = [_("Course"), _("Member SMEs reached"), _("Member SMEs"), _("Share")]
+        rows = [[row.label or _("Any course or workshop"), row.reached, row.total,
+                 "" if row.share is None else round(row.share, 4)] for row in view.summary]
+        rows += [[]] + [[_("SME"), _("Country"), *(title for _key, title in view.courses), _("Reached")]]
+        rows += [[name, country, *(view.matrix.get(sme_id, {}).get(key, 0) for key, _t in view.courses),
+                  sme_id in view.reached_any] for sme_id, name, country in view.smes]
+        return table_response(fmt, f"organisation-{org.id}-cascade-{_period_slug(period)}", header, rows,
+                              title="Cascade")
+    return render_template("lms/reports/cascade.html", org=org, form=form, view=view)
