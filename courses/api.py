@@ -1,12 +1,18 @@
 """The courses' part of the JSON API: the catalogue."""
 from __future__ import annotations
 
-from flask import jsonify
+import csv
+import io
 
+from flask import Response, jsonify
+from sqlalchemy import select
+
+from lms.accounts.models import User
 from lms.api import api_blueprint
 from lms.db import get_session
 
 from . import services
+from .models import Course, CourseVersion, Enrolment, Quiz, QuizAttempt
 
 bp = api_blueprint("api_courses", __name__)
 
@@ -24,7 +30,75 @@ def courses():
     } for c in rows])
 
 
-API_PATHS = {"/courses": {"get": {
+ENROLMENT_COLUMNS = (
+    "enrolment_id", "person_key", "course", "course_version", "language", "organisation_id", "country", "sex",
+    "started_at", "completed_at",
+)
+ATTEMPT_COLUMNS = (
+    "attempt_id", "person_key", "course", "course_version", "language", "quiz_role", "number", "score",
+    "submitted_at",
+)
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+def _csv(filename: str, header, rows) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/exports/enrolments.csv")
+def enrolments_csv():
+    """The raw enrolments behind courses.enrolments, pseudonymous, with their snapshots."""
+    rows = get_session().execute(
+        select(Enrolment.id, User.person_key, Course.slug, CourseVersion.number, CourseVersion.language,
+               Enrolment.organisation_id, Enrolment.country, Enrolment.sex, Enrolment.started_at,
+               Enrolment.completed_at)
+        .join(User, User.id == Enrolment.user_id).join(Course, Course.id == Enrolment.course_id)
+        .join(CourseVersion, CourseVersion.id == Enrolment.version_id).order_by(Enrolment.id)
+    )
+    return _csv("enrolments.csv", ENROLMENT_COLUMNS, (
+        [i, key, slug, number, language or "", org or "", country or "", sex or "not_recorded", _iso(started),
+         _iso(completed)]
+        for i, key, slug, number, language, org, country, sex, started, completed in rows))
+
+
+@bp.get("/exports/quiz-attempts.csv")
+def quiz_attempts_csv():
+    """The raw graded quiz attempts behind courses.knowledge_gain, pseudonymous."""
+    rows = get_session().execute(
+        select(QuizAttempt.id, User.person_key, Course.slug, CourseVersion.number, CourseVersion.language,
+               Quiz.role, QuizAttempt.number, QuizAttempt.score, QuizAttempt.submitted_at)
+        .join(User, User.id == QuizAttempt.user_id).join(Quiz, Quiz.id == QuizAttempt.quiz_id)
+        .join(CourseVersion, CourseVersion.id == Quiz.version_id).join(Course, Course.id == CourseVersion.course_id)
+        .where(QuizAttempt.score.is_not(None), QuizAttempt.submitted_at.is_not(None))
+        .order_by(QuizAttempt.id)
+    )
+    return _csv("quiz-attempts.csv", ATTEMPT_COLUMNS, (
+        [i, key, slug, version, language or "", role, number, score, _iso(submitted)]
+        for i, key, slug, version, language, role, number, score, submitted in rows))
+
+
+_CSV_RESPONSES = {
+    "200": {"description": "CSV, one row each", "content": {"text/csv": {"schema": {"type": "string"}}}},
+    "401": {"description": "No valid token", "content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/Error"}}}},
+}
+API_PATHS = {
+    "/exports/enrolments.csv": {"get": {
+        "summary": "The raw enrolments behind courses.enrolments (pseudonymous person keys, snapshots)",
+        "responses": _CSV_RESPONSES}},
+    "/exports/quiz-attempts.csv": {"get": {
+        "summary": "The raw graded quiz attempts behind courses.knowledge_gain (pseudonymous person keys)",
+        "responses": _CSV_RESPONSES}},
+}
+API_PATHS["/courses"] = {"get": {
     "summary": "The course catalogue (current versions)",
     "responses": {"200": {"description": "The courses", "content": {"application/json": {"schema": {
         "type": "object", "required": ["courses"], "properties": {"courses": {"type": "array", "items": {
@@ -35,4 +109,4 @@ API_PATHS = {"/courses": {"get": {
                 "as_of": {"type": "string", "format": "date"}, "estimated_minutes": {"type": "integer"},
                 "certificate_validity_months": {"type": ["integer", "null"]}}}}}}}}},
         "401": {"description": "No valid token", "content": {"application/json": {"schema": {
-            "$ref": "#/components/schemas/Error"}}}}}}}}
+            "$ref": "#/components/schemas/Error"}}}}}}}

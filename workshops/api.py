@@ -18,7 +18,7 @@ bp = api_blueprint("api_workshops", __name__)
 REGISTRATION_COLUMNS = (
     "registration_id", "run_id", "series_slug", "host_organisation_id", "person_key", "organisation_id",
     "country", "sex", "status", "stakeholder_category", "registered_at", "confirmed_at", "cancelled_at",
-    "attended_sessions",
+    "attended_sessions", "attended_session_ids",
 )
 
 
@@ -42,21 +42,25 @@ def workshops():
 def registrations_csv():
     """The raw registrations behind the workshop metrics, pseudonymous."""
     session = get_session()
-    attended = (select(Attendance.registration_id, func.count().label("n"))
-                .group_by(Attendance.registration_id).subquery())
+    attended: dict[int, list[int]] = {}
+    for registration_id, session_id in session.execute(
+            select(Attendance.registration_id, Attendance.session_id)
+            .order_by(Attendance.registration_id, Attendance.session_id)):
+        attended.setdefault(registration_id, []).append(session_id)
     rows = session.execute(
-        select(Registration, WorkshopRun, func.coalesce(attended.c.n, 0))
+        select(Registration, WorkshopRun)
         .join(WorkshopRun, WorkshopRun.id == Registration.run_id)
-        .outerjoin(attended, attended.c.registration_id == Registration.id)
         .options(selectinload(WorkshopRun.series)).order_by(Registration.id)).all()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(REGISTRATION_COLUMNS)
     iso = lambda v: v.isoformat() if v else ""  # noqa: E731
-    for r, run, n in rows:
+    for r, run in rows:
+        sessions = attended.get(r.id, [])
         writer.writerow([r.id, run.id, run.series.slug, run.host_organisation_id, r.person_key or "", r.organisation_id or "",
                          r.country or "", r.sex or "not_recorded", r.status, r.stakeholder_category or "",
-                         iso(r.queued_at), iso(r.confirmed_at), iso(r.cancelled_at), n])
+                         iso(r.queued_at), iso(r.confirmed_at), iso(r.cancelled_at), len(sessions),
+                         ";".join(map(str, sessions))])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="registrations.csv"'})
 
