@@ -12,7 +12,7 @@ from lms.api import api_blueprint
 from lms.db import get_session
 
 from . import services
-from .models import Course, CourseVersion, Enrolment, Quiz, QuizAttempt
+from .models import AUDIENCES, Course, CourseVersion, Enrolment, Quiz, QuizAttempt
 
 bp = api_blueprint("api_courses", __name__)
 
@@ -85,28 +85,43 @@ def quiz_attempts_csv():
         for i, key, slug, version, language, role, number, score, submitted in rows))
 
 
-_CSV_RESPONSES = {
-    "200": {"description": "CSV, one row each", "content": {"text/csv": {"schema": {"type": "string"}}}},
-    "401": {"description": "No valid token", "content": {"application/json": {"schema": {
-        "$ref": "#/components/schemas/Error"}}}},
+def _csv_responses(description: str, columns) -> dict:
+    return {
+        "200": {"description": f"{description}; columns: {', '.join(columns)}",
+                "content": {"text/csv": {"schema": {"type": "string"}}}},
+        "401": {"description": "No valid token", "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/Error"}}}},
+    }
+
+
+_COURSE = {
+    "type": "object",
+    "required": ["slug", "published", "title", "summary", "language", "audience", "sectors", "version", "as_of",
+                 "estimated_minutes", "certificate_validity_months"],
+    "properties": {
+        "slug": {"type": "string"}, "published": {"type": "boolean"}, "title": {"type": "string"},
+        "summary": {"type": "string"}, "language": {"type": "string"},
+        "audience": {"type": "string", "enum": list(AUDIENCES)},
+        "sectors": {"type": "array", "items": {"type": "string"}}, "version": {"type": "integer", "minimum": 1},
+        "as_of": {"type": "string", "format": "date"}, "estimated_minutes": {"type": "integer"},
+        "certificate_validity_months": {"type": ["integer", "null"]}},
 }
 API_PATHS = {
+    "/courses": {"get": {
+        "operationId": "listCourses",
+        "summary": "The course catalogue (current versions), published or not",
+        "responses": {
+            "200": {"description": "The courses", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["courses"],
+                "properties": {"courses": {"type": "array", "items": _COURSE}}}}}},
+            "401": {"description": "No valid token", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/Error"}}}}}}},
     "/exports/enrolments.csv": {"get": {
+        "operationId": "exportEnrolments",
         "summary": "The raw enrolments behind courses.enrolments (pseudonymous person keys, snapshots)",
-        "responses": _CSV_RESPONSES}},
+        "responses": _csv_responses("CSV with a header row, one enrolment a row", ENROLMENT_COLUMNS)}},
     "/exports/quiz-attempts.csv": {"get": {
+        "operationId": "exportQuizAttempts",
         "summary": "The raw graded quiz attempts behind courses.knowledge_gain (pseudonymous person keys)",
-        "responses": _CSV_RESPONSES}},
+        "responses": _csv_responses("CSV with a header row, one attempt a row", ATTEMPT_COLUMNS)}},
 }
-API_PATHS["/courses"] = {"get": {
-    "summary": "The course catalogue (current versions)",
-    "responses": {"200": {"description": "The courses", "content": {"application/json": {"schema": {
-        "type": "object", "required": ["courses"], "properties": {"courses": {"type": "array", "items": {
-            "type": "object", "required": ["slug", "title", "language", "version"], "properties": {
-                "slug": {"type": "string"}, "published": {"type": "boolean"}, "title": {"type": "string"},
-                "summary": {"type": "string"}, "language": {"type": "string"}, "audience": {"type": "string"},
-                "sectors": {"type": "array", "items": {"type": "string"}}, "version": {"type": "integer"},
-                "as_of": {"type": "string", "format": "date"}, "estimated_minutes": {"type": "integer"},
-                "certificate_validity_months": {"type": ["integer", "null"]}}}}}}}}},
-        "401": {"description": "No valid token", "content": {"application/json": {"schema": {
-            "$ref": "#/components/schemas/Error"}}}}}}}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from lms.api import api_blueprint
 from lms.db import get_session
 
-from .models import Attendance, Registration, WorkshopRun
+from .models import RUN_AUDIENCES, Attendance, Registration, WorkshopRun
 
 bp = api_blueprint("api_workshops", __name__)
 
@@ -66,20 +66,37 @@ def registrations_csv():
 
 
 _ERROR = {"description": "No valid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_DATE_TIME = {"type": "string", "format": "date-time"}
+_SESSION = {
+    "type": "object", "required": ["id", "title", "starts_at", "ends_at", "attendance_taken"], "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"}, "starts_at": _DATE_TIME, "ends_at": _DATE_TIME,
+        "attendance_taken": {"type": "boolean"}},
+}
+_RUN = {
+    "type": "object",
+    "required": ["id", "series", "title", "host_organisation_id", "language", "country", "timezone", "status",
+                 "capacity", "confirmed", "audience", "sessions"],
+    "properties": {
+        "id": {"type": "integer"}, "series": {"type": "string", "description": "The series' slug"},
+        "title": {"type": "string"}, "host_organisation_id": {"type": "integer"}, "language": {"type": "string"},
+        "country": {"type": "string"}, "timezone": {"type": "string", "description": "An IANA time zone"},
+        "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+        "capacity": {"type": "integer", "minimum": 1}, "confirmed": {"type": "integer", "minimum": 0},
+        "audience": {"type": "string", "enum": list(RUN_AUDIENCES)},
+        "sessions": {"type": "array", "items": _SESSION}},
+}
 API_PATHS = {
     "/workshops": {"get": {
+        "operationId": "listWorkshops",
         "summary": "Workshop runs with their sessions and confirmed registrations",
         "responses": {"200": {"description": "The runs", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["workshops"], "properties": {"workshops": {"type": "array", "items": {
-                "type": "object", "required": ["id", "series", "title", "capacity", "sessions"], "properties": {
-                    "id": {"type": "integer"}, "series": {"type": "string"}, "title": {"type": "string"},
-                    "host_organisation_id": {"type": "integer"}, "language": {"type": "string"},
-                    "country": {"type": "string"}, "timezone": {"type": "string"}, "status": {"type": "string"},
-                    "capacity": {"type": "integer"}, "confirmed": {"type": "integer"}, "audience": {"type": "string"},
-                    "sessions": {"type": "array", "items": {"type": "object"}}}}}}}}}},
+            "type": "object", "required": ["workshops"],
+            "properties": {"workshops": {"type": "array", "items": _RUN}}}}}},
             "401": _ERROR}}},
     "/exports/registrations.csv": {"get": {
+        "operationId": "exportRegistrations",
         "summary": "The raw registrations behind the workshop metrics (pseudonymous)",
-        "responses": {"200": {"description": "CSV, one registration a row",
+        "responses": {"200": {"description": "CSV with a header row, one registration a row; columns: "
+                                              + ", ".join(REGISTRATION_COLUMNS),
                               "content": {"text/csv": {"schema": {"type": "string"}}}}, "401": _ERROR}}},
 }

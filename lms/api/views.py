@@ -10,11 +10,16 @@ from sqlalchemy import func, select
 
 from .. import registry
 from ..db import get_session
-from ..orgs.models import Organisation
-from ..records.models import CompletionRecord
+from ..orgs.models import KINDS, SECTORS, Organisation
+from ..records.models import ITEM_TYPES, CompletionRecord
 from . import ApiError, api_blueprint
 
 bp = api_blueprint("api", __name__)
+
+#: the largest id a row can have: integer primary keys are 32-bit on PostgreSQL, and a
+#: larger number in a path must be a 404, not a database error
+MAX_ID = 2**31 - 1
+COURSE_SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
 
 COMPLETION_COLUMNS = (
     "record_id", "person_key", "organisation_id", "organisation_kind", "parent_organisation_id",
@@ -41,14 +46,13 @@ def _metric_arguments():
     from datetime import date
 
     from ..metrics.definitions import Filters, Period
-    from ..orgs.models import KINDS, SECTORS
 
     args, problems = request.args, {}
 
     def day(name):
         value = args.get(name, "")
         try:
-            return date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+            return date.fromisoformat(value) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) else None
         except ValueError:
             return None
 
@@ -58,9 +62,11 @@ def _metric_arguments():
             problems[name] = "required, a calendar date written YYYY-MM-DD"
     if start and end and end < start:
         problems["to"] = "must not be before 'from'"
+    if end == date.max:  # the period ends at the next midnight, which has no date
+        problems["to"] = f"must be before {date.max.isoformat()}"
     checks = {
         "country": lambda v: re.fullmatch(r"[A-Z]{2}", v), "sector": lambda v: v in SECTORS,
-        "org_kind": lambda v: v in KINDS, "course": lambda v: re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", v),
+        "org_kind": lambda v: v in KINDS, "course": lambda v: re.fullmatch(COURSE_SLUG, v),
         "language": lambda v: re.fullmatch(r"[a-z]{2}", v),
     }
     filters = {}
@@ -116,7 +122,7 @@ def organisations():
 @bp.get("/organisations/<int:id>/records")
 def organisation_records(id: int):  # noqa: A002 - the name the OpenAPI document and SPEC use
     session = get_session()
-    if session.get(Organisation, id) is None:
+    if not 0 < id <= MAX_ID or session.get(Organisation, id) is None:
         raise ApiError(404, "not_found", f"No organisation {id}.")
     records = session.scalars(select(CompletionRecord).where(CompletionRecord.organisation_id == id)
                               .order_by(CompletionRecord.completed_at, CompletionRecord.id)).all()
@@ -145,69 +151,111 @@ def openapi():
 ERROR = {"$ref": "#/components/schemas/Error"}
 COUNT = {"$ref": "#/components/schemas/Count"}
 ORG_COUNT = {"$ref": "#/components/schemas/OrganisationCount"}
+INTEGER = {"type": "integer"}
+STRING = {"type": "string"}
+DATE_TIME = {"type": "string", "format": "date-time"}
+
+
+def nullable(schema: dict) -> dict:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def error_response(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+
+
+UNAUTHORIZED = error_response("No valid token (the WWW-Authenticate header names the Bearer scheme)")
 _METRIC_PARAMETERS = [
-    {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
-    {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
-    {"name": "country", "in": "query", "schema": {"type": "string", "pattern": "^[A-Z]{2}$"}},
-    {"name": "sector", "in": "query", "schema": {"type": "string"}},
-    {"name": "org_kind", "in": "query", "schema": {"type": "string"}},
-    {"name": "course", "in": "query", "schema": {"type": "string"}},
-    {"name": "language", "in": "query", "schema": {"type": "string", "pattern": "^[a-z]{2}$"}},
+    {"name": "from", "in": "query", "required": True, "example": "2026-01-01",
+     "description": "First day of the period (UTC), YYYY-MM-DD", "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "required": True, "example": "2026-12-31",
+     "description": "Last day of the period (UTC), YYYY-MM-DD, not before 'from' and before 9999-12-31",
+     "schema": {"type": "string", "format": "date"}},
+    {"name": "country", "in": "query", "description": "ISO 3166-1 alpha-2 code of the organisation's country",
+     "schema": {"type": "string", "pattern": "^[A-Z]{2}$"}},
+    {"name": "sector", "in": "query", "schema": {"type": "string", "enum": list(SECTORS)}},
+    {"name": "org_kind", "in": "query", "schema": {"type": "string", "enum": list(KINDS)}},
+    {"name": "course", "in": "query", "description": "A course slug",
+     "schema": {"type": "string", "pattern": f"^{COURSE_SLUG}$"}},
+    {"name": "language", "in": "query", "description": "ISO 639-1 code",
+     "schema": {"type": "string", "pattern": "^[a-z]{2}$"}},
 ]
 CORE_PATHS = {
     "/metrics": {"get": {
+        "operationId": "getMetrics",
         "summary": "Capacity metrics for a period (inclusive UTC dates) and filters, split by sex",
         "parameters": _METRIC_PARAMETERS,
         "responses": {"200": {"description": "The metrics of SPEC section 7", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Metrics"}}}},
-            "400": {"description": "Bad parameters", "content": {"application/json": {"schema": ERROR}}},
-            "401": {"description": "No valid token", "content": {"application/json": {"schema": ERROR}}}}}},
+            "400": error_response("Bad parameters; the detail names each one"),
+            "401": UNAUTHORIZED}}},
     "/organisations": {"get": {
+        "operationId": "listOrganisations",
         "summary": "The organisation registry with per-organisation record counts",
         "responses": {"200": {"description": "The registry", "content": {"application/json": {"schema": {
             "type": "object", "required": ["organisations"], "properties": {"organisations": {
-                "type": "array", "items": {"$ref": "#/components/schemas/Organisation"}}}}}}},
-            "401": {"description": "No valid token", "content": {"application/json": {"schema": ERROR}}}}}},
+                "type": "array", "items": {"$ref": "#/components/schemas/Organisation"}}}}}},
+            "links": {"records": {"operationId": "listOrganisationRecords",
+                                  "parameters": {"id": "$response.body#/organisations/0/id"}}}},
+            "401": UNAUTHORIZED}}},
     "/organisations/{id}/records": {"get": {
+        "operationId": "listOrganisationRecords",
         "summary": "An organisation's completion records",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "parameters": [{"name": "id", "in": "path", "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}],
         "responses": {"200": {"description": "The records", "content": {"application/json": {"schema": {
             "type": "object", "required": ["organisation_id", "records"], "properties": {
-                "organisation_id": {"type": "integer"},
+                "organisation_id": INTEGER,
                 "records": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}}}}}}},
-            "401": {"description": "No valid token", "content": {"application/json": {"schema": ERROR}}},
-            "404": {"description": "No such organisation", "content": {"application/json": {"schema": ERROR}}}}}},
+            "401": UNAUTHORIZED,
+            "404": error_response("No such organisation")}}},
     "/exports/completions.csv": {"get": {
+        "operationId": "exportCompletions",
         "summary": "The raw completion records behind the metrics (pseudonymous)",
-        "responses": {"200": {"description": "CSV, one record a row", "content": {"text/csv": {"schema": {"type": "string"}}}},
-                      "401": {"description": "No valid token", "content": {"application/json": {"schema": ERROR}}}}}},
+        "responses": {"200": {"description": "CSV with a header row, one record a row; columns: "
+                                              + ", ".join(COMPLETION_COLUMNS),
+                              "content": {"text/csv": {"schema": STRING}}},
+                      "401": UNAUTHORIZED}}},
 }
+_SEXES = ["female", "male", "other", "not_recorded"]
 SCHEMAS = {
     "Count": {"type": "object", "required": ["total", "female", "male", "other", "not_recorded"],
-              "properties": {k: {"type": "integer"} for k in ("total", "female", "male", "other", "not_recorded")}},
+              "properties": {k: {"type": "integer", "minimum": 0} for k in ("total", *_SEXES)}},
     "OrganisationCount": {"type": "object", "required": ["total", "by_kind"], "properties": {
-        "total": {"type": "integer"}, "by_kind": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+        "total": {"type": "integer", "minimum": 0},
+        "by_kind": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}}},
     "Metrics": {"type": "object", "required": ["workshops", "courses", "organisations", "data_quality"], "properties": {
         "workshops": {"type": "object", "properties": {
-            "runs_held": {"type": "integer"}, "sessions_held": {"type": "integer"},
+            "runs_held": INTEGER, "sessions_held": INTEGER,
             "participants_registered": COUNT, "participants_attended": COUNT, "participants_completed": COUNT}},
         "courses": {"type": "object", "properties": {
             "enrolments": COUNT, "completions": COUNT, "certificates_issued": COUNT,
             "knowledge_gain": {"type": "object", "properties": {
-                "n": {"type": "integer"}, "mean_pre": {"type": ["number", "null"]},
+                "n": INTEGER, "mean_pre": {"type": ["number", "null"]},
                 "mean_post": {"type": ["number", "null"]}, "mean_normalised_gain": {"type": ["number", "null"]}}}}},
         "organisations": {"type": "object", "properties": {
             "reached": ORG_COUNT, "smes_reached_via_eos": ORG_COUNT, "alliance_partners_engaged": ORG_COUNT}},
         "data_quality": {"type": "object", "properties": {"sex_recorded_share": {"type": ["number", "null"]}}}}},
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}, "detail": {}}},
-    "Organisation": {"type": "object", "required": ["id", "name", "kind", "country"], "properties": {
-        "id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string"},
-        "country": {"type": "string"}, "sectors": {"type": "array", "items": {"type": "string"}},
-        "size_band": {"type": ["string", "null"]}, "parent_id": {"type": ["integer", "null"]},
-        "alliance_partner": {"type": "boolean"}, "website": {"type": ["string", "null"]},
-        "completion_records": {"type": "integer"}}},
-    "Record": {"type": "object", "required": ["record_id", "person_key", "item_type", "completed_at"], "properties": {
-        c: {"type": ["string", "integer", "number", "null"]} for c in COMPLETION_COLUMNS}},
+    "Error": {"type": "object", "required": ["error", "detail"], "properties": {
+        "error": {"type": "string", "description": "A short code, such as unauthorized or invalid_parameters"},
+        "detail": {"description": "What went wrong: a sentence, or an object naming each bad parameter"}}},
+    "Organisation": {"type": "object", "required": [
+        "id", "name", "kind", "country", "sectors", "size_band", "parent_id", "alliance_partner", "website",
+        "completion_records"], "properties": {
+        "id": INTEGER, "name": STRING, "kind": {"type": "string", "enum": list(KINDS)},
+        "country": STRING, "sectors": {"type": "array", "items": {"type": "string", "enum": list(SECTORS)}},
+        "size_band": nullable(STRING), "parent_id": nullable(INTEGER),
+        "alliance_partner": {"type": "boolean"}, "website": nullable(STRING),
+        "completion_records": {"type": "integer", "minimum": 0}}},
+    "Record": {"type": "object", "required": list(COMPLETION_COLUMNS), "properties": {
+        "record_id": INTEGER, "person_key": {"type": "string", "description": "A pseudonym, stable per person"},
+        "organisation_id": nullable(INTEGER), "organisation_kind": nullable(STRING),
+        "parent_organisation_id": nullable(INTEGER), "parent_organisation_kind": nullable(STRING),
+        "country": nullable(STRING), "sex": {"type": "string", "enum": _SEXES},
+        "item_type": {"type": "string", "enum": list(ITEM_TYPES)}, "item_id": INTEGER, "item_key": STRING,
+        "item_version": INTEGER, "language": nullable(STRING), "score": nullable({"type": "number"}),
+        "completed_at": DATE_TIME, "certificate_code": nullable(STRING),
+        "expires_at": nullable(DATE_TIME), "revoked_at": nullable(DATE_TIME)}},
 }
 
 
@@ -221,5 +269,7 @@ def openapi_document() -> dict:
         "security": [{"bearer": []}],
         "paths": {**CORE_PATHS, **registry.api_paths},
         "components": {"schemas": {**SCHEMAS, **registry.api_schemas},
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+                       "securitySchemes": {"bearer": {
+                           "type": "http", "scheme": "bearer",
+                           "description": "An API token of a secretariat account: flask lms token create EMAIL"}}},
     }
