@@ -52,6 +52,10 @@ class User(UserMixin, Base):
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Make every session cookie and remember-me cookie issued so far worthless."""
         self.session_token = secrets.token_hex(16)
 
     def check_password(self, password: str) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -81,6 +81,18 @@ def is_throttled(session: Session, email: str, ip: str) -> bool:
     return by_ip >= current_app.config["LMS_LOGIN_MAX_FAILURES_PER_IP"]
 
 
+def _queue_attempts_on(session: Session, email: str) -> None:
+    """Let attempts on one account pass the throttle one at a time.
+
+    Without this, guesses sent in parallel all count the failures before any of them
+    is recorded, and many more than the limit get checked. On SQLite a login already
+    runs in a writer transaction (one at a time); on PostgreSQL a transaction-scoped
+    advisory lock on the address does the same, released when the request commits.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"lms-login:{email}"})
+
+
 def authenticate(session: Session, email: str, password: str, ip: str) -> LoginResult:
     """Check a login. Unknown email and wrong password look the same from outside.
 
@@ -89,6 +101,7 @@ def authenticate(session: Session, email: str, password: str, ip: str) -> LoginR
     """
     global _DUMMY_HASH
     email = normalise_email(email)
+    _queue_attempts_on(session, email)
     if is_throttled(session, email, ip):
         return LoginResult(throttled=True)
     user = find_user_by_email(session, email)

@@ -82,6 +82,11 @@ def login():
 def logout():
     from flask import session as cookie_session
 
+    # The session lives in the cookie: clearing it here cannot reach a copy kept
+    # elsewhere (a shared computer, a stolen cookie, a remember-me cookie). The token
+    # checked on every request can be changed, so logging out ends them all, and with
+    # them the person's sessions on other devices.
+    current_user.end_sessions()
     logout_user()
     cookie_session.clear()
     flash(_("You have logged out."), "info")
