@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -111,6 +111,8 @@ class LMS:
         app.teardown_appcontext(db.close_session)
         app.after_request(_commit_at_edge)
         app.after_request(_security_headers)
+        app.url_value_preprocessor(_refuse_impossible_ids)
+        app.before_request(_refuse_nul_characters)
         app.before_request(_protect_forms)
 
         from .errors import register_error_handlers
@@ -162,6 +164,28 @@ def is_lms_request() -> bool:
     if not state.url_prefix:
         return True
     return request.blueprint in state.blueprints or request.path.startswith(state.url_prefix + "/")
+
+
+def _refuse_impossible_ids(_endpoint, values) -> None:
+    """A number in a link beyond the database's integers names no row: 404, not a
+    database error (the API answers these itself, in its own format)."""
+    if not values or not is_lms_request() or (request.blueprint or "").startswith("api"):
+        return
+    if any(type(v) is int and not 0 <= v <= db.MAX_ID for v in values.values()):
+        abort(404)
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in items) for key, items in values.lists())
+
+
+def _refuse_nul_characters():
+    """No page of the LMS sends a NUL character, and PostgreSQL cannot store one in
+    text: a request carrying one is refused (400) rather than failing in the database."""
+    if not is_lms_request():
+        return
+    if "\x00" in request.path or _has_nul(request.args) or _has_nul(request.form):
+        abort(400)
 
 
 def _protect_forms():

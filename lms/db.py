@@ -26,6 +26,10 @@ NAMING_CONVENTION = {
 
 TABLE_PREFIX = "lms_"
 
+#: The largest id a row can have: integer primary keys are 32-bit on PostgreSQL, and a
+#: larger number typed into a form must be an error next to the field, not a database error.
+MAX_ID = 2**31 - 1
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

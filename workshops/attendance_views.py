@@ -13,7 +13,7 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from lms.auth import can_manage, login_required, require
-from lms.db import get_session, utcnow, writer
+from lms.db import MAX_ID, get_session, utcnow, writer
 
 from . import attendance
 from .calendar import feed_ics
@@ -103,6 +103,8 @@ def checkin(token: str):
     outcome = None
     if request.method == "POST":
         session_id = request.form.get("session_id", type=int)
+        if session_id is not None and not 0 <= session_id <= MAX_ID:
+            abort(400)
         run_session = db.get(RunSession, session_id) if session_id else (current[0] if current else None)
         if run_session is None or run_session.run_id != run.id:
             abort(400)

@@ -175,16 +175,26 @@ def create_run(session: Session, series: WorkshopSeries, host: Organisation, *, 
         raise WorkshopError(_("Choose a time zone from the list."), "timezone")
     if not sessions:
         raise WorkshopError(_("A run needs at least one session."), "sessions")
+    off_calendar = _("This date is too far in the past or the future.")
     instants = []
     for n, row in enumerate(sessions):
-        starts, ends = to_utc(row.day, row.starts, zone), to_utc(row.day, row.ends, zone)
+        try:
+            starts, ends = to_utc(row.day, row.starts, zone), to_utc(row.day, row.ends, zone)
+        except OverflowError:  # in UTC, the day falls before year 1 or after 9999
+            raise WorkshopError(off_calendar, f"sessions-{n}-day") from None
         if ends <= starts:
             raise WorkshopError(_("The session must end after it starts."), f"sessions-{n}-ends")
         instants.append((row.title, starts, ends))
     if required_sessions is not None and not 1 <= required_sessions <= len(sessions):
         raise WorkshopError(_("Between 1 and %(n)d.", n=len(sessions)), "required_sessions")
-    opens = registration_opens.replace(tzinfo=ZoneInfo(zone)) if registration_opens else None
-    closes = registration_closes.replace(tzinfo=ZoneInfo(zone)) if registration_closes else None
+    try:
+        opens = registration_opens.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc) if registration_opens else None
+    except OverflowError:
+        raise WorkshopError(off_calendar, "registration_opens") from None
+    try:
+        closes = registration_closes.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc) if registration_closes else None
+    except OverflowError:
+        raise WorkshopError(off_calendar, "registration_closes") from None
     if opens and closes and closes <= opens:
         raise WorkshopError(_("Registration must close after it opens."), "registration_closes")
     run = WorkshopRun(

@@ -4,9 +4,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, URLField
-from wtforms.validators import DataRequired, Email, Length, Optional, URL
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..db import MAX_ID
 from ..templating import KIND_LABELS, SECTOR_LABELS, SIZE_LABELS, country_choices
 from .models import KINDS, SECTORS, SIZE_BANDS
 
@@ -31,7 +32,8 @@ class OrganisationForm(FlaskForm):
         validators=[Optional()],
     )
     parent_id = IntegerField(
-        _l("Parent organisation (number)"), validators=[Optional()],
+        _l("Parent organisation (number)"),
+        validators=[Optional(), NumberRange(min=0, max=MAX_ID, message=_l("There is no organisation with this number."))],
         description=_l("For an SME, its employers' organisation; for an employers' organisation, its federation."),
     )
     is_alliance_partner = BooleanField(_l("Alliance 8.7 partner"))
@@ -78,7 +80,8 @@ class ImportForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    target_id = IntegerField(_l("Merge into organisation number"), validators=[DataRequired()])
+    target_id = IntegerField(_l("Merge into organisation number"), validators=[
+        DataRequired(), NumberRange(min=1, max=MAX_ID, message=_l("There is no organisation with this number."))])
     confirm = BooleanField(_l("I understand that this cannot be undone"), validators=[DataRequired()])
 
 

@@ -384,6 +384,8 @@ def parse_member_csv(data: bytes) -> ImportReport:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return ImportReport([], [_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")])
+    if "\x00" in text:  # not text at all, and PostgreSQL could not store it
+        return ImportReport([], [_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")])
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
