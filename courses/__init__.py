@@ -26,6 +26,11 @@ def setup(registry) -> None:
     registry.add_menu(MenuEntry("courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
     registry.add_content_importer("courses", import_content)
 
+    from .demo_large import generate_large_demo
+
+    # Last: it writes whatever remains of the completion records target.
+    registry.add_large_demo_generator(generate_large_demo, order=90)
+
     from lms.registry import ActivityColumn
 
     from .metrics import enrolments_by_organisation, metric_section

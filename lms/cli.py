@@ -111,23 +111,72 @@ def _import_content(path) -> None:
 
 
 @lms_cli.command("demo")
-@click.option("--scale", type=click.Choice(["small"]), default="small", show_default=True,
-              help="small: a few organisations per country (the large generator is not built yet).")
-def demo(scale):
+@click.option("--scale", type=click.Choice(["small", "large"]), default="small", show_default=True,
+              help="small: a few organisations per country. large: the small data set, then a generated "
+                   "one of the sizes below (minutes; see lms/demo_large.py).")
+@click.option("--organisations", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Large only: organisations to add.")
+@click.option("--learners", type=click.IntRange(min=0), default=100_000, show_default=True,
+              help="Large only: learners to add (all share one password hash: the demo password).")
+@click.option("--records", type=click.IntRange(min=0), default=200_000, show_default=True,
+              help="Large only: completion records (course and workshop) to add.")
+@click.option("--runs", type=click.IntRange(min=0), default=5000, show_default=True,
+              help="Large only: workshop runs to add.")
+@click.option("--registrations", type=click.IntRange(min=0), default=100_000, show_default=True,
+              help="Large only: workshop registrations to add.")
+@click.option("--seed", type=int, default=87, show_default=True, help="Large only: the same seed, the same data.")
+def demo(scale, organisations, learners, records, runs, registrations, seed):
     """Load realistic demo data and print the demo logins."""
     from . import demo as demo_data
 
     with _state().sessionmaker() as session:
-        logins = demo_data.load(session, scale=scale, echo=click.echo)
+        logins = demo_data.load(session, scale="small", echo=click.echo)
         from . import registry
 
         for loader in registry.demo_loaders:
             loader(session, echo=click.echo)
         session.commit()
+    if scale == "large":
+        logins += _large_demo(organisations=organisations, learners=learners, records=records, runs=runs,
+                              registrations=registrations, seed=seed)
     click.echo("")
     click.echo("Demo logins (password for all: %s)" % demo_data.DEMO_PASSWORD)
     for role, email in logins:
         click.echo(f"  {role:<38} {email}")
+
+
+def _large_demo(**sizes) -> list[tuple[str, str]]:
+    """Generate the large data set once (a second run says so and adds nothing)."""
+    import time
+
+    from sqlalchemy import select
+
+    from .accounts.models import User
+    from .demo_large import LARGE_DOMAIN, LargeDemoError, analyze, generate
+    from .orgs.models import Membership
+
+    def progress(label, total):
+        return click.progressbar(length=total, label=f"{label:<22}", show_pos=True)
+
+    generated = User.email.like(f"%@{LARGE_DOMAIN}")
+    with _state().sessionmaker() as session:
+        if session.scalar(select(User.id).where(generated).limit(1)) is not None:
+            click.echo("The large demo data set is already loaded; nothing added.")
+        else:
+            started = time.monotonic()
+            try:
+                counts = generate(session, progress=progress, echo=click.echo, **sizes)
+            except (LargeDemoError, ValueError) as exc:
+                session.rollback()
+                raise click.ClickException(f"{exc} Nothing was added.") from exc
+            session.commit()
+            analyze(session)
+            click.echo(f"Wrote {sum(counts.values()):,} rows in {time.monotonic() - started:.0f} s.")
+        found = {role: session.scalar(select(User.email).join(Membership, Membership.user_id == User.id).where(
+            generated, Membership.status == "active", Membership.role == role).order_by(User.id).limit(1))
+            for role in ("member", "manager")}
+    return [(f"generated {'learner' if role == 'member' else 'manager'}", email)
+            for role, email in found.items() if email]
 
 
 @lms_cli.group("user")

@@ -40,6 +40,9 @@ class Registry:
     erasure_hooks: list = field(default_factory=list)
     #: callable(session, echo) run by ``lms demo`` after the people and organisations
     demo_loaders: list = field(default_factory=list)
+    #: (order, callable(context)) run by ``lms demo --scale large`` after the generated
+    #: organisations and people, lowest order first (see lms.demo_large)
+    large_demo_generators: list[tuple] = field(default_factory=list)
     #: callable(session, period, filters) -> dict of metric keys, merged by lms.metrics
     metric_sections: list = field(default_factory=list)
     #: callable(session, period, filters) -> Select of (organisation_id, person_key, sex)
@@ -62,6 +65,11 @@ class Registry:
     def add_demo_loader(self, loader) -> None:
         if loader not in self.demo_loaders:
             self.demo_loaders.append(loader)
+
+    def add_large_demo_generator(self, generator, order: int = 50) -> None:
+        if all(g is not generator for _, g in self.large_demo_generators):
+            self.large_demo_generators.append((order, generator))
+            self.large_demo_generators.sort(key=lambda entry: entry[0])
 
     def add_content_importer(self, name: str, importer) -> None:
         if all(n != name for n, _ in self.content_importers):

@@ -35,6 +35,11 @@ def setup(registry) -> None:
 
     registry.add_demo_loader(load_activity)
 
+    from .demo_large import generate_large_demo
+
+    # Before the courses: its completions are bounded by attendance.
+    registry.add_large_demo_generator(generate_large_demo, order=10)
+
     from lms.registry import ActivityColumn
 
     from .metrics import attendance_reach, attended_sessions_by_organisation, metric_section

@@ -163,9 +163,11 @@ class Registration(Base):
 
 class Attendance(Base):
     __tablename__ = "lms_attendances"
+    # The metrics go from a period's sessions to their registrations through this index alone.
+    __table_args__ = (Index("ix_lms_attendances_session_registration", "session_id", "registration_id"),)
 
     registration_id: Mapped[int] = mapped_column(ForeignKey("lms_registrations.id", ondelete="CASCADE"), primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("lms_run_sessions.id", ondelete="CASCADE"), primary_key=True, index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("lms_run_sessions.id", ondelete="CASCADE"), primary_key=True)
     checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     method: Mapped[str] = mapped_column(String(10))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("lms_users.id", ondelete="SET NULL"))

@@ -1,0 +1,239 @@
+"""Every figure of GET /api/v1/metrics can be recomputed from the raw exports alone.
+
+On a generated data set (the large demo generator at a small size), the test downloads
+the raw CSV exports and the registry through the API, recomputes each metric of SPEC
+section 7 in plain Python straight from the definitions, and compares with the API for
+several periods and filters. Runs on SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+
+from lms.content import import_all
+from lms.demo_large import generate
+
+from .test_api import auth, token  # noqa: F401 - the token fixture
+
+SEXES = ("female", "male", "other")
+
+
+@pytest.fixture
+def dataset(app, session):
+    with app.app_context():
+        import_all(session, echo=lambda line: None)
+        session.commit()
+        generate(session, organisations=40, learners=400, records=700, runs=40, registrations=500, seed=8,
+                 echo=lambda *a, **k: None)
+        session.commit()
+
+
+def _csv(client, bearer, name) -> list[dict]:
+    response = client.get(f"/api/v1/exports/{name}", headers=auth(bearer))
+    assert response.status_code == 200, response.data[:300]
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def _moment(text: str) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _sex(value: str) -> str | None:
+    return None if value in ("", "not_recorded") else value
+
+
+def _split(sexes) -> dict:
+    """Count one unit per entry of ``sexes`` (None = not recorded)."""
+    sexes = list(sexes)
+    result = {"total": len(sexes)}
+    result.update({s: sum(1 for x in sexes if x == s) for s in SEXES})
+    result["not_recorded"] = result["total"] - sum(result[s] for s in SEXES)
+    return result
+
+
+def _units(rows) -> list:
+    """(unit, sex) rows to one sex per unit: recorded if any of its rows has a sex (MAX)."""
+    best: dict = {}
+    for unit, sex in rows:
+        if unit not in best or (sex is not None and (best[unit] is None or sex > best[unit])):
+            best[unit] = sex
+    return list(best.values())
+
+
+class Exports:
+    def __init__(self, client, bearer):
+        self.records = _csv(client, bearer, "completions.csv")
+        self.registrations = _csv(client, bearer, "registrations.csv")
+        self.enrolments = _csv(client, bearer, "enrolments.csv")
+        self.attempts = _csv(client, bearer, "quiz-attempts.csv")
+        get = lambda path: client.get(path, headers=auth(bearer)).json  # noqa: E731
+        self.orgs = {o["id"]: o for o in get("/api/v1/organisations")["organisations"]}
+        self.runs = {r["id"]: r for r in get("/api/v1/workshops")["workshops"]}
+        self.sessions = {s["id"]: (run_id, s) for run_id, r in self.runs.items() for s in r["sessions"]}
+        assert self.records and self.registrations and self.enrolments and self.attempts
+
+    # -- filters, exactly as lms/metrics/definitions.py documents them ---------------------
+
+    def org_has(self, org_id, sector=None, kind=None) -> bool:
+        org = self.orgs.get(int(org_id)) if org_id else None
+        if org is None:
+            return False
+        return (sector is None or sector in org["sectors"]) and (kind is None or org["kind"] == kind)
+
+    def record_ok(self, r, f) -> bool:
+        return ((not f.get("country") or r["country"] == f["country"])
+                and (not f.get("sector") or self.org_has(r["organisation_id"], sector=f["sector"]))
+                and (not f.get("org_kind") or r["organisation_kind"] == f["org_kind"])
+                and (not f.get("course") or r["item_type"] != "course" or r["item_key"] == f["course"])
+                and (not f.get("language") or r["language"] == f["language"]))
+
+    def registration_ok(self, g, f) -> bool:
+        return ((not f.get("country") or g["country"] == f["country"])
+                and (not f.get("sector") or self.org_has(g["organisation_id"], sector=f["sector"]))
+                and (not f.get("org_kind") or self.org_has(g["organisation_id"], kind=f["org_kind"]))
+                and (not f.get("language") or self.runs[int(g["run_id"])]["language"] == f["language"]))
+
+    def run_ok(self, run, f) -> bool:
+        host = run["host_organisation_id"]
+        return ((not f.get("country") or run["country"] == f["country"])
+                and (not f.get("sector") or self.org_has(host, sector=f["sector"]))
+                and (not f.get("org_kind") or self.org_has(host, kind=f["org_kind"]))
+                and (not f.get("language") or run["language"] == f["language"]))
+
+    def enrolment_ok(self, e, f) -> bool:
+        return ((not f.get("country") or e["country"] == f["country"])
+                and (not f.get("sector") or self.org_has(e["organisation_id"], sector=f["sector"]))
+                and (not f.get("org_kind") or self.org_has(e["organisation_id"], kind=f["org_kind"])))
+
+    # -- the metrics ------------------------------------------------------------------------
+
+    def metrics(self, start: date, end: date, f: dict) -> dict:
+        lower = datetime.combine(start, time.min, tzinfo=timezone.utc)
+        upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+        inside = lambda moment: moment is not None and lower <= moment < upper  # noqa: E731
+
+        records = [r for r in self.records if inside(_moment(r["completed_at"])) and self.record_ok(r, f)]
+        out = {"courses": {}, "workshops": {}, "organisations": {}, "data_quality": {}}
+        out["courses"]["completions"] = _split(_sex(r["sex"]) for r in records if r["item_type"] == "course")
+        out["workshops"]["participants_completed"] = _split(
+            _sex(r["sex"]) for r in records if r["item_type"] == "workshop")
+        out["courses"]["certificates_issued"] = _split(_sex(r["sex"]) for r in records if r["certificate_code"])
+
+        held = [(run_id, s) for run_id, s in self.sessions.values()
+                if inside(_moment(s["ends_at"])) and s["attendance_taken"] and self.run_ok(self.runs[run_id], f)]
+        out["workshops"]["sessions_held"] = len(held)
+        out["workshops"]["runs_held"] = len({run_id for run_id, _ in held})
+
+        runs_in_period = {run_id for run_id, s in self.sessions.values() if inside(_moment(s["ends_at"]))}
+        person = lambda g: g["person_key"] or f"registration:{g['registration_id']}"  # noqa: E731
+        out["workshops"]["participants_registered"] = _split(_units(
+            ((person(g), g["run_id"]), _sex(g["sex"])) for g in self.registrations
+            if g["status"] == "confirmed" and int(g["run_id"]) in runs_in_period and self.registration_ok(g, f)))
+        attended = [(g, int(sid)) for g in self.registrations if self.registration_ok(g, f)
+                    for sid in filter(None, g["attended_session_ids"].split(";"))
+                    if inside(_moment(self.sessions[int(sid)][1]["ends_at"]))]
+        out["workshops"]["participants_attended"] = _split(_units(
+            ((person(g), g["run_id"]), _sex(g["sex"])) for g, _ in attended))
+
+        course = f.get("course")
+        enrolments = [e for e in self.enrolments if inside(_moment(e["started_at"])) and self.enrolment_ok(e, f)
+                      and (not course or e["course"] == course)
+                      and (not f.get("language") or e["language"] == f["language"])]
+        out["courses"]["enrolments"] = _split(_sex(e["sex"]) for e in enrolments)
+        out["courses"]["knowledge_gain"] = self.knowledge_gain(inside, f)
+
+        reached = [(r["organisation_id"], r["person_key"], _sex(r["sex"])) for r in records]
+        reached += [(g["organisation_id"], person(g), _sex(g["sex"])) for g, _ in attended]
+        org_ids = {int(o) for o, _, _ in reached if o}
+
+        def by_kind(ids):
+            counts = defaultdict(int)
+            for i in ids:
+                counts[self.orgs[i]["kind"]] += 1
+            return {"total": sum(counts.values()), "by_kind": dict(sorted(counts.items()))}
+
+        def parent_kind(i):
+            parent = self.orgs[i]["parent_id"]
+            return self.orgs[parent]["kind"] if parent in self.orgs else None
+
+        out["organisations"]["reached"] = by_kind(org_ids)
+        out["organisations"]["smes_reached_via_eos"] = by_kind(
+            i for i in org_ids if self.orgs[i]["kind"] == "sme" and parent_kind(i) == "employers_organisation")
+        out["organisations"]["alliance_partners_engaged"] = by_kind(
+            i for i in org_ids if self.orgs[i]["alliance_partner"])
+        people = _units((key, sex) for _, key, sex in reached)
+        out["data_quality"]["sex_recorded_share"] = (
+            sum(1 for s in people if s is not None) / len(people) if people else None)
+        return out
+
+    def knowledge_gain(self, inside, f) -> dict:
+        by_person_course = defaultdict(lambda: {"pretest": [], "final": []})
+        for a in self.attempts:
+            if a["quiz_role"] in ("pretest", "final"):
+                by_person_course[(a["person_key"], a["course"])][a["quiz_role"]].append(a)
+        enrolment = {(e["person_key"], e["course"]): e for e in self.enrolments}
+        pairs = []
+        for key, quizzes in by_person_course.items():
+            if not quizzes["pretest"] or not quizzes["final"]:
+                continue
+            pre = min(quizzes["pretest"], key=lambda a: (a["submitted_at"], int(a["number"]), int(a["attempt_id"])))
+            final = min(quizzes["final"], key=lambda a: (-float(a["score"]), a["submitted_at"], int(a["attempt_id"])))
+            if not inside(_moment(final["submitted_at"])):
+                continue
+            if (f.get("country") or f.get("sector") or f.get("org_kind")) and not (
+                    key in enrolment and self.enrolment_ok(enrolment[key], f)):
+                continue
+            if f.get("course") and key[1] != f["course"]:
+                continue
+            if f.get("language") and final["language"] != f["language"]:
+                continue
+            pairs.append((float(pre["score"]), float(final["score"])))
+        gains = [(post - pre) / (100 - pre) for pre, post in pairs if pre < 100]
+        mean = lambda values: sum(values) / len(values) if values else None  # noqa: E731
+        return {"n": len(pairs), "mean_pre": mean([p for p, _ in pairs]), "mean_post": mean([q for _, q in pairs]),
+                "mean_normalised_gain": mean(gains)}
+
+
+def _close(api, mine, path=""):
+    """Equal, with floats compared to 1e-9."""
+    if isinstance(mine, dict):
+        assert set(api) == set(mine), (path, api, mine)
+        for key in mine:
+            _close(api[key], mine[key], f"{path}.{key}")
+    elif isinstance(mine, float) or isinstance(api, float):
+        assert api == pytest.approx(mine, abs=1e-9), (path, api, mine)
+    else:
+        assert api == mine, (path, api, mine)
+
+
+def test_metrics_api_equals_a_recomputation_from_the_raw_exports(client, token, dataset):  # noqa: F811
+    exports = Exports(client, token)
+    today = datetime.now(timezone.utc).date()
+    some = next(iter(exports.orgs.values()))
+    course = next(r["item_key"] for r in exports.records if r["item_type"] == "course")
+    sector = next(o["sectors"][0] for o in exports.orgs.values() if o["sectors"])
+    cases = [
+        (today - timedelta(days=364), today, {}),
+        (date(2000, 1, 1), today + timedelta(days=400), {}),
+        (today - timedelta(days=730), today - timedelta(days=365), {}),
+        (today - timedelta(days=90), today, {}),
+        (today - timedelta(days=1000), today + timedelta(days=100), {"country": some["country"]}),
+        (today - timedelta(days=1000), today + timedelta(days=100), {"org_kind": "sme"}),
+        (today - timedelta(days=1000), today + timedelta(days=100), {"sector": sector}),
+        (today - timedelta(days=1000), today + timedelta(days=100), {"course": course}),
+        (today - timedelta(days=1000), today + timedelta(days=100), {"language": "en"}),
+        (today - timedelta(days=1000), today + timedelta(days=100), {"org_kind": "sme", "language": "en"}),
+    ]
+    nonzero = 0
+    for start, end, filters in cases:
+        query = {"from": start.isoformat(), "to": end.isoformat(), **filters}
+        response = client.get("/api/v1/metrics", query_string=query, headers=auth(token))
+        assert response.status_code == 200, response.json
+        mine = exports.metrics(start, end, filters)
+        _close(response.json, mine)
+        nonzero += mine["courses"]["completions"]["total"] > 0 and mine["workshops"]["participants_attended"]["total"] > 0
+    assert nonzero >= 5  # the data set exercises the definitions, not just zeros
