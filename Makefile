@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app wsgi
 export LMS_ENV ?= development
 export DATABASE_URL ?= sqlite:///$(CURDIR)/instance/lms.sqlite3
 
-.PHONY: run test install install-test system-deps messages clean
+.PHONY: run test install install-test system-deps messages clean bench bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,20 @@ clean:
 # Extract every user-facing string into the catalogue template for translators.
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o lms/translations/messages.pot .
+
+# Debian's wrk (the load generator) and PostgreSQL, installed only when missing.
+bench-deps:
+	@missing=""; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing$$missing from Debian"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# The benchmarks (about 12 minutes on 2 cores): prints one table and writes
+# bench/RESULTS.md; raw outputs in bench/results/. See bench/README.md.
+bench: bench-deps $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[server,postgres]'
+	$(BIN)/python -m bench.run

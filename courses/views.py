@@ -114,13 +114,12 @@ def lesson(slug: str, position: int):
     lesson = _lesson(enrolment, position)
     services.open_lesson(session, enrolment, lesson)
     lessons = enrolment.version.lessons
-    read, total = services.progress(session, enrolment)
+    read = services.read_lesson_ids(session, current_user.id, enrolment.version)  # once: progress and this lesson
     return render_template(
         "courses/lesson.html", course=course, version=enrolment.version, lesson=lesson, lessons=lessons,
         previous=lessons[position - 2] if position > 1 else None,
         next=lessons[position] if position < len(lessons) else None,
-        is_read=lesson.id in services.read_lesson_ids(session, current_user.id, enrolment.version),
-        read=read, total=total, form=DecisionForm(),
+        is_read=lesson.id in read, read=len(read), total=len(lessons), form=DecisionForm(),
     )
 
 

@@ -1,6 +1,7 @@
 """Workshop pages: upcoming runs, series, scheduling, registration, organiser views."""
 from __future__ import annotations
 
+from functools import lru_cache
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -205,9 +206,17 @@ def _checkin_url(token: str) -> str:
 
 
 def _qr_svg(token: str) -> str:
+    return _qr_svg_of(_checkin_url(token), _("Your personal check-in code"))
+
+
+@lru_cache(maxsize=1024)
+def _qr_svg_of(url: str, title: str) -> str:
+    """The QR code of ``url`` as inline SVG. Encoding one costs several milliseconds of
+    CPU, more than the rest of the run page, and a confirmed person's code never changes:
+    each process keeps the ones it drew last (about 2 KB each)."""
     import segno
 
-    svg = segno.make(_checkin_url(token)).svg_inline(scale=4, title=_("Your personal check-in code"))
+    svg = segno.make(url).svg_inline(scale=4, title=title)
     if "style=" in svg or "<script" in svg:
         return ""
     return svg

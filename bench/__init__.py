@@ -1,0 +1,1 @@
+"""Benchmarks that print figures: ``make bench`` runs ``python -m bench.run``."""
