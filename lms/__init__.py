@@ -16,6 +16,7 @@ object, so one process can serve several apps.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import Flask, Response, abort, g, request
 from flask_babel import Babel
@@ -55,6 +56,8 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # "Keep me signed in" on a phone: a month, not flask-login's default of a year.
+    "REMEMBER_COOKIE_DURATION": timedelta(days=30),
     "WTF_CSRF_CHECK_DEFAULT": False,  # checked for the LMS's own blueprints only
     "WTF_CSRF_TIME_LIMIT": None,
 }
@@ -138,12 +141,18 @@ class LMS:
 
 
 def _load_user(identity: str):
+    from sqlalchemy.orm import joinedload
+
     from .accounts.models import User
+    from .orgs.models import Membership
 
     user_id, _, token = identity.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.get_session().get(User, int(user_id))
+    # Every page shows the person's organisation (the menu, the scope of what they
+    # see): one query for the three rows instead of one each.
+    user = db.get_session().get(User, int(user_id), options=[
+        joinedload(User.memberships).joinedload(Membership.organisation)])
     if user is None or not token or user.session_token != token:
         return None
     return user

@@ -8,7 +8,8 @@ used twice, a reset link aged by hand, the basic throttle) is not repeated here.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -141,6 +142,10 @@ def test_cookie_flags_in_the_test_settings(app, session):
     for name in ("session", "remember_token"):
         flags = cookie_flags(response, name)
         assert "httponly" in flags and ({"samesite=lax", "samesite=strict"} & flags), (name, flags)
+    # "keep me signed in" lasts a month, not flask-login's default year
+    expires = next(f for f in cookie_flags(response, "remember_token") if f.startswith("expires="))
+    lifetime = parsedate_to_datetime(expires.split("=", 1)[1]) - datetime.now(timezone.utc)
+    assert timedelta(days=29) < lifetime <= timedelta(days=30), lifetime
 
 
 def test_cookie_flags_in_the_production_settings(app, database_url, session, monkeypatch):
