@@ -60,7 +60,7 @@ bench-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# The benchmarks (about 12 minutes on 2 cores): prints one table and writes
+# The benchmarks (about 15 minutes on 2 cores): prints one table and writes
 # bench/RESULTS.md; raw outputs in bench/results/. See bench/README.md.
 bench: bench-deps $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[server,postgres]'
