@@ -57,9 +57,12 @@ class Attachment:
 
 def queue_mail(
     session: Session, to: str, subject: str, template: str,
-    attachments: list[Attachment] | None = None, **context,
+    attachments: list[Attachment] | None = None, flush: bool = True, **context,
 ) -> OutboxMessage:
-    """Render ``lms/mail/<template>.txt`` and put the message in the outbox."""
+    """Render ``lms/mail/<template>.txt`` and put the message in the outbox.
+
+    ``flush=False`` leaves the INSERT to the next flush: a caller queueing many messages
+    at once gets them written in batches."""
     body = render_template(f"lms/mail/{template}.txt", **context)
     message = OutboxMessage(
         to_addr=to, subject=subject, body_text=body,
@@ -71,7 +74,8 @@ def queue_mail(
         message_id=make_msgid(domain="lms.alliance87.local"),
     )
     session.add(message)
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 

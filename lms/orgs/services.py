@@ -309,20 +309,32 @@ def reject_organisation(session: Session, org: Organisation, actor: User) -> Non
 
 def invite(session: Session, org: Organisation, email: str, name: str | None, role: str,
            actor: User, link_for) -> Invitation:
-    token = secrets.token_urlsafe(24)
-    days = current_app.config["LMS_INVITATION_DAYS"]
-    invitation = Invitation(
-        organisation=org, email=normalise_email(email), name=(name or "").strip() or None, role=role,
-        token_hash=hash_token(token), invited_by_id=actor.id, expires_at=utcnow() + timedelta(days=days),
-    )
+    invitation, token = _new_invitation(org, email, name, role, actor)
     session.add(invitation)
     session.flush()
+    _announce(session, invitation, token, org, actor, link_for)
+    return invitation
+
+
+def _new_invitation(org: Organisation, email: str, name: str | None, role: str, actor: User) -> tuple[Invitation, str]:
+    token = secrets.token_urlsafe(24)
+    return Invitation(
+        organisation=org, email=normalise_email(email), name=(name or "").strip() or None, role=role,
+        token_hash=hash_token(token), invited_by_id=actor.id,
+        expires_at=utcnow() + timedelta(days=current_app.config["LMS_INVITATION_DAYS"]),
+    ), token
+
+
+def _announce(session: Session, invitation: Invitation, token: str, org: Organisation, actor: User, link_for,
+              *, flush: bool = True) -> None:
+    """The invitation's email and audit entry (the invitation has its id)."""
+    days = current_app.config["LMS_INVITATION_DAYS"]
     queue_mail(
         session, invitation.email, _("%(org)s invites you to Alliance 8.7 Learning", org=org.name),
         "invitation", invitation=invitation, organisation=org, inviter=actor, link=link_for(token), days=days,
+        flush=flush,
     )
-    audit("invitation.create", invitation, actor, organisation=org.id, email=invitation.email, role=role)
-    return invitation
+    audit("invitation.create", invitation, actor, organisation=org.id, email=invitation.email, role=invitation.role)
 
 
 def find_invitation(session: Session, token: str) -> Invitation | None:
@@ -448,12 +460,19 @@ def import_members(session: Session, org: Organisation, data: bytes, actor: User
             .where(Membership.organisation_id == org.id, Membership.status == "active")
         )
     }
+    invited = []
     for row in report.rows:
         if row.email in members:
             row.outcome = _("already a member")
             continue
-        invite(session, org, row.email, row.name, row.role, actor, link_for)
+        invited.append(_new_invitation(org, row.email, row.name, row.role, actor))
         row.outcome = _("invited")
+    # One batch of INSERTs for the invitations (their ids go into the emails and the
+    # audit log), then the emails and entries, written together at the commit.
+    session.add_all([invitation for invitation, _token in invited])
+    session.flush()
+    for invitation, token in invited:
+        _announce(session, invitation, token, org, actor, link_for, flush=False)
     audit("organisation.import_members", org, actor, rows=len(report.rows))
     return report
 

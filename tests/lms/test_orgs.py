@@ -125,6 +125,14 @@ def test_csv_import_invites_everyone(client, auth, session):
     invited = session.execute(select(Invitation.email, Invitation.role).order_by(Invitation.email)).all()
     assert invited == [("luis@example.org", "member"), ("rosa@example.org", "manager")]
     assert count(session, OutboxMessage) == 2
+    # each invitation has its own email, with a link that opens it, and its audit entry
+    ids = dict(session.execute(select(Invitation.email, Invitation.id)).all())
+    audited = session.execute(select(AuditEntry.target_id).where(AuditEntry.action == "invitation.create")).scalars()
+    assert sorted(audited) == sorted(ids.values())
+    for email in ids:
+        body = session.scalar(select(OutboxMessage.body_text).where(OutboxMessage.to_addr == email))
+        link = re.search(r"https?://[^/\s]+(/\S*invitations/\S+)", body).group(1)
+        assert client.get(link).status_code == 200
 
 
 def test_csv_import_rejects_duplicates_and_unknown_columns(client, auth, session):
