@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 import re
 import time
+from dataclasses import dataclass
+
+from sqlalchemy import event
 
 from .common import USER_AGENT, Database
 
@@ -35,9 +38,17 @@ def reference_cost(reference_db: str) -> float:
     return _cpu_ms(get)
 
 
+@dataclass
+class PageCost:
+    cpu_ms: float
+    #: SQL statements one GET sends (BEGIN and COMMIT included); None: not counted
+    statements: int | None = None
+
+
 def page_costs(database: Database, learner: str, secretariat: str, password: str, paths: dict,
-               secretariat_pages: set) -> dict[str, float]:
-    """CPU ms per GET of each page, logged in as the one who sees it under load."""
+               secretariat_pages: set) -> dict[str, PageCost]:
+    """CPU ms per GET of each page, logged in as the one who sees it under load, and
+    the SQL statements one GET sends."""
     app = database.app()
     costs = {}
     clients = {}
@@ -56,6 +67,15 @@ def page_costs(database: Database, learner: str, secretariat: str, password: str
             r = client.get(path)
             assert r.status_code == 200, f"{path}: HTTP {r.status_code}"
 
-        costs[label] = _cpu_ms(get, REPEAT if label not in secretariat_pages else REPEAT // 4)
+        cpu_ms = _cpu_ms(get, REPEAT if label not in secretariat_pages else REPEAT // 4)
+        sent = []
+        engine = app.extensions["lms"].engine
+        count = lambda *args: sent.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            get()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        costs[label] = PageCost(cpu_ms, len(sent))
     app.extensions["lms"].engine.dispose()
     return costs

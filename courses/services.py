@@ -34,7 +34,8 @@ def catalogue(session: Session, *, language: str = "", sector: str = "", audienc
 
 
 def course_by_slug(session: Session, slug: str) -> Course | None:
-    return session.scalar(select(Course).where(Course.slug == slug))
+    """The course with its current version (every course page needs both): one query."""
+    return session.scalar(select(Course).options(joinedload(Course.current_version)).where(Course.slug == slug))
 
 
 def enrolment_of(session: Session, user: User, course: Course) -> Enrolment | None:
