@@ -9,16 +9,13 @@ from flask import Response, jsonify, request
 from sqlalchemy import func, select
 
 from .. import registry
-from ..db import get_session
+from ..db import MAX_ID, get_session
 from ..orgs.models import KINDS, SECTORS, Organisation
 from ..records.models import ITEM_TYPES, CompletionRecord
 from . import ApiError, api_blueprint
 
 bp = api_blueprint("api", __name__)
 
-#: the largest id a row can have: integer primary keys are 32-bit on PostgreSQL, and a
-#: larger number in a path must be a 404, not a database error
-MAX_ID = 2**31 - 1
 COURSE_SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
 
 COMPLETION_COLUMNS = (
