@@ -20,6 +20,7 @@ from lms.demo_large import LargeDemo, LargeDemoError
 from lms.records.models import CompletionRecord
 from lms.records.services import add_months
 
+from .metrics import refresh_knowledge_gain_pairs
 from .models import Course, CourseVersion, Enrolment, LessonRead, QuizAttempt
 from .services import ISSUER
 
@@ -167,6 +168,7 @@ def generate_large_demo(ctx: LargeDemo) -> None:
                             for rows in reads for lesson_id, at, user_id in rows),
                "Lessons read", total=sum(map(len, reads)))
     ctx.insert(QuizAttempt, attempts, "Quiz attempts")
+    refresh_knowledge_gain_pairs(ctx.session.connection())  # bulk inserts bypass the ORM's hook
     ctx.insert(CompletionRecord, records, "Course completions")
 
 

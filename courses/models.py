@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, relationship
 
 from lms.accounts.models import User
 from lms.db import Base, UTCDateTime, utcnow
@@ -197,3 +197,47 @@ class QuizAttempt(Base):
 
     quiz: Mapped[Quiz] = relationship()
     user: Mapped[User] = relationship()
+
+
+class KnowledgeGainPair(Base):
+    """A person's (pre-test, final quiz) pair for one course, kept up to date from their
+    graded attempts so that ``courses.knowledge_gain`` reads one row per pair instead of
+    ranking every attempt ever made (see ``courses.metrics.knowledge_gain`` for the rule).
+
+    Derived data: ``courses.metrics.refresh_knowledge_gain_pairs`` rewrites a person's
+    rows from their attempts, in the same transaction as any flush that grades, changes
+    or deletes one of their attempts (the ``after_flush`` hook below); bulk loads that
+    bypass the ORM call it themselves.
+    """
+
+    __tablename__ = "lms_knowledge_gain_pairs"
+    __table_args__ = (Index("ix_lms_knowledge_gain_pairs_final_at", "final_at", "pretest_score", "final_score"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("lms_users.id", ondelete="CASCADE"), primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("lms_courses.id", ondelete="CASCADE"), primary_key=True)
+    #: The first graded pre-test attempt's score.
+    pretest_score: Mapped[float] = mapped_column(Float)
+    #: The counting final attempt: the highest-scoring graded one, the earliest of equals.
+    final_score: Mapped[float] = mapped_column(Float)
+    final_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The language of the course version whose final quiz that attempt was.
+    final_language: Mapped[str] = mapped_column(String(5))
+
+
+def _graded_fields_changed(attempt: QuizAttempt) -> bool:
+    return any(attributes.get_history(attempt, name).has_changes()
+               for name in ("score", "submitted_at", "quiz_id"))
+
+
+@event.listens_for(Session, "after_flush")
+def _refresh_knowledge_gain_pairs(session: Session, _flush_context) -> None:
+    """In ``after_flush`` the session's new, dirty and deleted sets and the attributes'
+    history still show what the flush wrote. An attempt only started (not graded) changes
+    no pair, so starting a quiz costs nothing here."""
+    users = {a.user_id for a in session.new if isinstance(a, QuizAttempt) and a.score is not None}
+    users |= {a.user_id for a in session.dirty if isinstance(a, QuizAttempt) and _graded_fields_changed(a)}
+    users |= {a.user_id for a in session.deleted if isinstance(a, QuizAttempt)}
+    if users:
+        from .metrics import refresh_knowledge_gain_pairs
+
+        refresh_knowledge_gain_pairs(session.connection(), users)

@@ -1,0 +1,154 @@
+"""The stored knowledge-gain pairs follow every change to the graded attempts, on
+SQLite and PostgreSQL: through the quiz engine, through plain ORM writes (in any mix of
+inserts, updates and deletes) and when two transactions grade one person at once."""
+from __future__ import annotations
+
+import random
+import threading
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from courses.metrics import refresh_knowledge_gain_pairs
+from courses.models import KnowledgeGainPair, QuizAttempt
+from courses.quiz import engine
+from lms.db import get_session, write_lock
+from tests.courses.test_quiz_engine import right_answers
+from tests.factories import make_course, make_user
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def _pairs(session) -> dict:
+    rows = session.execute(select(KnowledgeGainPair.user_id, KnowledgeGainPair.course_id,
+                                  KnowledgeGainPair.pretest_score, KnowledgeGainPair.final_score,
+                                  KnowledgeGainPair.final_at, KnowledgeGainPair.final_language))
+    return {(u, c): (pre, final, at, lang) for u, c, pre, final, at, lang in rows}
+
+
+def test_the_engine_keeps_the_pair(app):
+    with app.test_request_context(method="POST"):
+        s = get_session()
+        course = make_course(s, pretest=True)
+        user = make_user(s)
+        s.commit()
+        version = course.current_version
+        pre, final = version.quiz("pretest"), version.quiz("final")
+
+        attempt = engine.start_attempt(s, user, final)
+        assert _pairs(s) == {}  # starting a quiz writes no pair
+        engine.submit_attempt(s, attempt, right_answers(s, attempt))
+        assert _pairs(s) == {}  # a final without a pre-test is no pair
+
+        p = engine.start_attempt(s, user, pre)
+        engine.submit_attempt(s, p, MultiDict())  # the pre-test unanswered: 0
+        best_at = attempt.submitted_at
+        assert _pairs(s) == {(user.id, course.id): (0.0, 100.0, best_at, "en")}
+
+        again = engine.start_attempt(s, user, final)
+        engine.submit_attempt(s, again, MultiDict())  # a worse final does not count
+        s.commit()
+        assert _pairs(s) == {(user.id, course.id): (0.0, 100.0, best_at, "en")}
+
+
+def _expected(attempts: list[dict], roles: dict) -> dict:
+    """The pairing rule, written out in Python for the check below."""
+    by_key: dict = {}
+    for a in attempts:
+        if a["score"] is not None and a["submitted_at"] is not None:
+            by_key.setdefault((a["user_id"], roles[a["quiz_id"]]), []).append(a)
+    pairs = {}
+    for (user_id, role), rows in by_key.items():
+        if role != "final" or (user_id, "pretest") not in by_key:
+            continue
+        first_pre = min(by_key[(user_id, "pretest")], key=lambda a: (a["submitted_at"], a["number"], a["id"]))
+        best = min(rows, key=lambda a: (-a["score"], a["submitted_at"], a["id"]))
+        pairs[user_id] = (first_pre["score"], best["score"], best["submitted_at"])
+    return pairs
+
+
+def test_random_writes_keep_the_pairs_equal_to_the_rule(session):
+    rng = random.Random(87)
+    course = make_course(session, pretest=True)
+    version = course.current_version
+    quizzes = {version.quiz("pretest").id: "pretest", version.quiz("final").id: "final"}
+    users = [make_user(session) for _ in range(8)]
+    session.commit()
+    numbers: dict = {}
+    for step in range(120):
+        live = session.scalars(select(QuizAttempt)).all()
+        action = rng.random()
+        if live and action < 0.2:
+            session.delete(rng.choice(live))
+        elif live and action < 0.45:
+            target = rng.choice(live)
+            target.score = rng.choice([None, 0.0, 50.0, 50.0, 80.0, 100.0])
+            target.submitted_at = T0 + timedelta(hours=rng.randint(0, 48))
+        else:
+            user, quiz_id = rng.choice(users), rng.choice(list(quizzes))
+            number = numbers[(user.id, quiz_id)] = numbers.get((user.id, quiz_id), 0) + 1
+            moment = T0 + timedelta(hours=rng.randint(0, 48))  # ties on purpose
+            session.add(QuizAttempt(user_id=user.id, quiz_id=quiz_id, number=number, status="submitted",
+                                    layout={}, score=rng.choice([0.0, 50.0, 50.0, 80.0, 100.0]),
+                                    submitted_at=moment, started_at=moment))
+        if step % 3 == 0:
+            session.commit()
+        else:
+            session.flush()
+    session.commit()
+    attempts = [{"id": a.id, "user_id": a.user_id, "quiz_id": a.quiz_id, "number": a.number, "score": a.score,
+                 "submitted_at": a.submitted_at} for a in session.scalars(select(QuizAttempt))]
+    stored = _pairs(session)
+    assert {u: (pre, final, at) for (u, _c), (pre, final, at, _l) in stored.items()} == _expected(attempts, quizzes)
+    assert len(stored) >= 3  # the scenario really made pairs
+    refresh_knowledge_gain_pairs(session.connection())  # the bulk rewrite agrees
+    assert _pairs(session) == stored
+    session.rollback()
+
+
+def test_two_transactions_grading_one_person(app, session):
+    """A grades a final of 90 and holds its transaction open; B grades a final of 60 for
+    the same person meanwhile. B waits for A (the user's row lock on PostgreSQL, the
+    write lock on SQLite) and then sees A's attempt: the pair keeps 90, nothing fails."""
+    course = make_course(session, pretest=True)
+    user = make_user(session)
+    version = course.current_version
+    pre_id, final_id = version.quiz("pretest").id, version.quiz("final").id
+    session.add(QuizAttempt(user_id=user.id, quiz_id=pre_id, number=1, status="submitted", layout={},
+                            score=20.0, submitted_at=T0, started_at=T0))
+    session.commit()
+    user_id = user.id
+    a_flushed, b_started = threading.Event(), threading.Event()
+    errors = []
+
+    def grade(number, score, before_commit=None):
+        try:
+            with app.app_context():
+                s = get_session()
+                write_lock(s)
+                moment = T0 + timedelta(hours=number)
+                s.add(QuizAttempt(user_id=user_id, quiz_id=final_id, number=number, status="submitted", layout={},
+                                  score=score, submitted_at=moment, started_at=moment))
+                s.flush()
+                if before_commit:
+                    before_commit()
+                s.commit()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    def hold_until_b_waits():
+        a_flushed.set()
+        b_started.wait(timeout=10)
+        threading.Event().wait(0.5)  # B is now blocked behind A
+
+    a = threading.Thread(target=grade, args=(1, 90.0, hold_until_b_waits))
+    a.start()
+    assert a_flushed.wait(timeout=10)
+    b = threading.Thread(target=lambda: (b_started.set(), grade(2, 60.0)))
+    b.start()
+    a.join(timeout=30)
+    b.join(timeout=30)
+    assert errors == []
+    session.refresh_all()
+    assert _pairs(session) == {(user_id, course.id): (20.0, 90.0, T0 + timedelta(hours=1), "en")}
