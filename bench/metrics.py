@@ -171,7 +171,7 @@ def prepare(url: str, quick: bool, out):
             out(f"Generated in {time.perf_counter() - started:.0f} s.")
         else:
             out("Reusing the data set already in the database.")
-        analyze(session)  # as after a while in production (PostgreSQL's autovacuum analyses by itself)
+        analyze(session)  # as after a while in production (PostgreSQL: as autovacuum would)
         user = session.scalar(select(User).where(User.email == BENCH_EMAIL))
         if user is None:
             user = User(email=BENCH_EMAIL, name="Bench Secretariat", role="secretariat")
