@@ -80,13 +80,17 @@ def participants_registered(session, period: Period, filters: Filters) -> dict:
 
 
 def _attended_in_period(period: Period, filters: Filters, *columns):
-    return (
-        select(*columns)
-        .select_from(Attendance)
-        .join(Registration, Registration.id == Attendance.registration_id)
+    """One row per registration with at least one attended session ending in the period
+    (not one per attended session: the metrics count distinct people, and a
+    registration's rows would all be the same person)."""
+    attended = (
+        select(Attendance.registration_id)
         .join(RunSession, RunSession.id == Attendance.session_id)
-        .where(period.contains(RunSession.ends_at), *_registration_conditions(filters))
+        .where(Attendance.registration_id == Registration.id, period.contains(RunSession.ends_at))
     )
+    runs_in_period = select(RunSession.run_id).where(period.contains(RunSession.ends_at))
+    return select(*columns).where(Registration.run_id.in_(runs_in_period), attended.exists(),
+                                  *_registration_conditions(filters))
 
 
 def participants_attended(session, period: Period, filters: Filters) -> dict:
