@@ -134,6 +134,8 @@ class Registration(Base):
         UniqueConstraint("run_id", "user_id"),
         CheckConstraint(f"status IN {REGISTRATION_STATUSES!r}", name="status"),
         Index("ix_lms_registrations_run_status", "run_id", "status", "queued_at"),
+        # Whether an organisation has a registration that attended in a period (organisations.reached).
+        Index("ix_lms_registrations_organisation_id", "organisation_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -25,7 +25,8 @@ class CompletionRecord(Base):
         Index("ix_lms_completion_records_period", "completed_at", "item_type", "sex", "organisation_id",
               "person_key", "certificate_code"),
         Index("ix_lms_completion_records_item", "item_type", "item_id"),
-        Index("ix_lms_completion_records_org", "organisation_id"),
+        # Whether an organisation has a record in a period: one probe (organisations.reached).
+        Index("ix_lms_completion_records_org", "organisation_id", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
