@@ -111,11 +111,21 @@ def _filters(query: TableQuery) -> list:
 
 
 def course_columns(session) -> list[tuple[str, str]]:
-    """Every course that has completion records: (key, latest title), by title."""
-    r = CompletionRecord
-    rows = session.execute(
-        select(r.item_key, func.max(r.item_title)).where(r.item_type == "course").group_by(r.item_key)
-    ).all()
+    """Every course that has completion records: (key, title of its latest record), by title.
+
+    The few course keys are found by stepping through the records' (item_type,
+    item_key, completed_at) index, one probe per course (a recursive query: the next key
+    after the last), and each title is the latest record's, one more probe: a handful of
+    index lookups where grouping would read every course record ever written.
+    """
+    r = CompletionRecord.__table__
+    course = r.c.item_type == "course"
+    keys = select(func.min(r.c.item_key).label("key")).where(course).cte("course_keys", recursive=True)
+    following = select(func.min(r.c.item_key)).where(course, r.c.item_key > keys.c.key).scalar_subquery()
+    keys = keys.union_all(select(following).where(keys.c.key.is_not(None)))
+    title = (select(r.c.item_title).where(course, r.c.item_key == keys.c.key)
+             .order_by(r.c.completed_at.desc(), r.c.id.desc()).limit(1).scalar_subquery())
+    rows = session.execute(select(keys.c.key, title).where(keys.c.key.is_not(None))).all()
     return sorted(((key, title) for key, title in rows), key=lambda row: row[1].lower())
 
 

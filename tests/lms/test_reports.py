@@ -253,3 +253,19 @@ def test_dashboard_bad_dates_are_shown_next_to_the_field(client, auth, world):
 @pytest.mark.sqlite_only
 def test_period_presets(preset, today, start, end):
     assert preset_period(preset, today) == Period(start, end)
+
+
+def test_course_columns_list_each_course_with_its_latest_title(session):
+    from lms.reports.tables import course_columns
+
+    assert course_columns(session) == []
+    org = make_org(session)
+    record(session, org, recent(30), person="p1", item_key="zz-basics", item_title="A renamed course")
+    record(session, org, recent(40), person="p2", item_key="zz-basics", item_title="Z old title")
+    record(session, org, recent(20), person="p3", item_key="aa-advanced", item_title="Advanced")
+    record(session, org, recent(10), person="p4", item_type="workshop", item_key="ws", item_title="A workshop")
+    record(session, org, recent(50), person="p5", item_key="mm-middle", item_title="Middle")
+    session.commit()
+    # by title; the workshop is not a course; zz-basics takes its latest record's title
+    assert course_columns(session) == [("zz-basics", "A renamed course"), ("aa-advanced", "Advanced"),
+                                       ("mm-middle", "Middle")]
