@@ -69,11 +69,14 @@ def held(session, period: Period, filters: Filters) -> dict:
     return {"workshops.runs_held": int(runs), "workshops.sessions_held": int(sessions)}
 
 
+def _runs_with_a_session_in(period: Period):
+    return select(RunSession.run_id).where(period.contains(RunSession.ends_at))
+
+
 def participants_registered(session, period: Period, filters: Filters) -> dict:
     """Distinct (person, run) confirmed registrations for runs with a session in the period."""
-    runs_in_period = select(RunSession.run_id).where(period.contains(RunSession.ends_at))
     stmt = select(_person_key().label("person_key"), Registration.run_id, Registration.sex).where(
-        Registration.status == "confirmed", Registration.run_id.in_(runs_in_period),
+        Registration.status == "confirmed", Registration.run_id.in_(_runs_with_a_session_in(period)),
         *_registration_conditions(filters),
     )
     return split_by_sex(session, stmt, unit=["person_key", "run_id"])
@@ -88,8 +91,7 @@ def _attended_in_period(period: Period, filters: Filters, *columns):
         .join(RunSession, RunSession.id == Attendance.session_id)
         .where(Attendance.registration_id == Registration.id, period.contains(RunSession.ends_at))
     )
-    runs_in_period = select(RunSession.run_id).where(period.contains(RunSession.ends_at))
-    return select(*columns).where(Registration.run_id.in_(runs_in_period), attended.exists(),
+    return select(*columns).where(Registration.run_id.in_(_runs_with_a_session_in(period)), attended.exists(),
                                   *_registration_conditions(filters))
 
 
