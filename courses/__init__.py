@@ -22,8 +22,8 @@ def setup(registry) -> None:
 
     registry.add_blueprint(api_bp, "/api/v1")
     registry.api_paths.update(API_PATHS)
-    registry.add_menu(MenuEntry("courses.catalogue", lambda: _l("Courses"), "all", order=10))
-    registry.add_menu(MenuEntry("courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
+    registry.add_menu(MenuEntry("lms_courses.catalogue", lambda: _l("Courses"), "all", order=10))
+    registry.add_menu(MenuEntry("lms_courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
     registry.add_content_importer("courses", import_content)
 
     from .demo_large import generate_large_demo

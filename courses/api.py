@@ -14,7 +14,7 @@ from lms.db import get_session
 from . import services
 from .models import AUDIENCES, Course, CourseVersion, Enrolment, Quiz, QuizAttempt
 
-bp = api_blueprint("api_courses", __name__)
+bp = api_blueprint("lms_api_courses", __name__)
 
 
 @bp.get("/courses")

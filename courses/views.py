@@ -20,7 +20,7 @@ from .models import AUDIENCES, QUIZ_ROLES, Course, Lesson, QuizAttempt
 from .quiz import engine
 from .quiz.types import QUESTION_TYPES
 
-bp = Blueprint("courses", __name__, template_folder="templates")
+bp = Blueprint("lms_courses", __name__, template_folder="templates")
 
 
 def _course_or_404(slug: str) -> Course:
@@ -40,7 +40,7 @@ def _enrolled(slug: str):
     enrolment = services.enrolment_of(get_session(), current_user, course)
     if enrolment is None:
         flash(_("Enrol on the course first."), "info")
-        abort(redirect(url_for("courses.course", slug=slug)))
+        abort(redirect(url_for("lms_courses.course", slug=slug)))
     return course, enrolment
 
 
@@ -86,9 +86,9 @@ def enrol(slug: str):
     pretest = enrolment.version.quiz("pretest")
     if pretest is not None:
         flash(_("You are enrolled. Start with the short pre-test: it shows what you already know."), "success")
-        return redirect(url_for("courses.quiz", slug=slug, role="pretest"))
+        return redirect(url_for("lms_courses.quiz", slug=slug, role="pretest"))
     flash(_("You are enrolled."), "success")
-    return redirect(url_for("courses.lesson", slug=slug, position=1))
+    return redirect(url_for("lms_courses.lesson", slug=slug, position=1))
 
 
 @bp.get("/<slug>/resume")
@@ -96,7 +96,7 @@ def enrol(slug: str):
 def resume(slug: str):
     course, enrolment = _enrolled(slug)
     lesson = services.resume_lesson(get_session(), enrolment)
-    return redirect(url_for("courses.lesson", slug=slug, position=lesson.position))
+    return redirect(url_for("lms_courses.lesson", slug=slug, position=lesson.position))
 
 
 def _lesson(enrolment, position: int) -> Lesson:
@@ -133,11 +133,11 @@ def lesson_done(slug: str, position: int):
     services.mark_read(get_session(), enrolment, lesson)
     lessons = enrolment.version.lessons
     if position < len(lessons):
-        return redirect(url_for("courses.lesson", slug=slug, position=position + 1))
+        return redirect(url_for("lms_courses.lesson", slug=slug, position=position + 1))
     final = enrolment.version.quiz("final")
     if final is not None:
-        return redirect(url_for("courses.quiz", slug=slug, role="final"))
-    return redirect(url_for("courses.course", slug=slug))
+        return redirect(url_for("lms_courses.quiz", slug=slug, role="final"))
+    return redirect(url_for("lms_courses.course", slug=slug))
 
 
 def _quiz(enrolment, role: str):
@@ -174,8 +174,8 @@ def start(slug: str, role: str):
         attempt = engine.start_attempt(session, current_user, quiz)
     except engine.QuizError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("courses.quiz", slug=slug, role=role))
-    return redirect(url_for("courses.attempt", slug=slug, attempt_id=attempt.id))
+        return redirect(url_for("lms_courses.quiz", slug=slug, role=role))
+    return redirect(url_for("lms_courses.attempt", slug=slug, attempt_id=attempt.id))
 
 
 def _own_attempt(slug: str, attempt_id: int) -> tuple[Course, QuizAttempt]:
@@ -201,16 +201,16 @@ def attempt(slug: str, attempt_id: int):
     if attempt.status == "in_progress" and engine.is_overdue(attempt, engine.utcnow()):
         engine.finish_expired(session, attempt)
     if attempt.status != "in_progress":
-        return redirect(url_for("courses.result", slug=slug, attempt_id=attempt.id))
+        return redirect(url_for("lms_courses.result", slug=slug, attempt_id=attempt.id))
     if request.method == "POST":
         if not DecisionForm().validate():
             abort(400)
         if request.form.get("action") == "save":
             engine.save_answers(session, attempt, request.form)
             flash(_("Your answers have been saved."), "success")
-            return redirect(url_for("courses.attempt", slug=slug, attempt_id=attempt.id))
+            return redirect(url_for("lms_courses.attempt", slug=slug, attempt_id=attempt.id))
         engine.submit_attempt(session, attempt, request.form)
-        return redirect(url_for("courses.result", slug=slug, attempt_id=attempt.id))
+        return redirect(url_for("lms_courses.result", slug=slug, attempt_id=attempt.id))
     return render_template("courses/attempt.html", course=course, attempt=attempt, quiz=attempt.quiz,
                            questions=_present(session, attempt), form=DecisionForm())
 
@@ -221,7 +221,7 @@ def result(slug: str, attempt_id: int):
     session = get_session()
     course, attempt = _own_attempt(slug, attempt_id)
     if attempt.status == "in_progress":
-        return redirect(url_for("courses.attempt", slug=slug, attempt_id=attempt.id))
+        return redirect(url_for("lms_courses.attempt", slug=slug, attempt_id=attempt.id))
     show = engine.feedback_visible(session, attempt)
     results = {r["id"]: r for r in (attempt.result or {}).get("questions", [])}
     enrolment = services.enrolment_of(session, current_user, course)
@@ -252,7 +252,7 @@ def publish(slug: str):
     course.published = request.form.get("published") == "1"
     audit("course.publish" if course.published else "course.unpublish", course, slug=slug)
     flash(_("%(slug)s is now %(state)s.", slug=slug, state=_("published") if course.published else _("hidden")), "success")
-    return redirect(url_for("courses.admin"))
+    return redirect(url_for("lms_courses.admin"))
 
 
 def _content_folders():

@@ -134,7 +134,7 @@ class LMS:
         if manager is None:
             manager = LoginManager()
             manager.init_app(app)
-        manager.login_view = "accounts.login"
+        manager.login_view = "lms_accounts.login"
         manager.login_message = None
         manager.session_protection = "strong"
         manager.user_loader(_load_user)
@@ -178,7 +178,7 @@ def is_lms_request() -> bool:
 def _refuse_impossible_ids(_endpoint, values) -> None:
     """A number in a link beyond the database's integers names no row: 404, not a
     database error (the API answers these itself, in its own format)."""
-    if not values or not is_lms_request() or (request.blueprint or "").startswith("api"):
+    if not values or not is_lms_request() or (request.blueprint or "").startswith("lms_api"):
         return
     if any(type(v) is int and not 0 <= v <= db.MAX_ID for v in values.values()):
         abort(404)
@@ -205,7 +205,7 @@ def _protect_forms():
     state = current_app.extensions["lms"]
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    if request.blueprint in state.blueprints and not request.blueprint.startswith("api"):
+    if request.blueprint in state.blueprints and not request.blueprint.startswith("lms_api"):
         csrf.protect()
 
 

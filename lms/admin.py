@@ -12,7 +12,7 @@ from .auth import secretariat_required
 from .db import get_session
 from .orgs.forms import DecisionForm
 
-bp = Blueprint("admin", __name__)
+bp = Blueprint("lms_admin", __name__)
 PER_PAGE = 50
 
 
@@ -52,7 +52,7 @@ def update_user(user_id: int):
     active = request.form.get("active")
     if user.id == current_user.id:
         flash(_("You cannot change your own role or deactivate yourself."), "error")
-        return redirect(url_for("admin.users"))
+        return redirect(url_for("lms_admin.users"))
     if role in ROLES and role != user.role:
         audit("user.role", user, role=role, was=user.role)
         user.role = role
@@ -60,7 +60,7 @@ def update_user(user_id: int):
         user.active = active == "1"
         audit("user.activate" if user.active else "user.deactivate", user)
     flash(_("%(name)s has been updated.", name=user.name), "success")
-    return redirect(url_for("admin.users", q=request.args.get("q", "")))
+    return redirect(url_for("lms_admin.users", q=request.args.get("q", "")))
 
 
 @bp.get("/audit")
@@ -87,7 +87,7 @@ def erase_user(user_id: int):
         abort(404)
     if user.id == current_user.id:
         flash(_("You cannot erase your own account here."), "error")
-        return redirect(url_for("admin.users"))
+        return redirect(url_for("lms_admin.users"))
     form = DecisionForm()
     error = None
     if request.method == "POST" and form.validate():
@@ -97,5 +97,5 @@ def erase_user(user_id: int):
             name = user.name
             erase_person(session, user, current_user)
             flash(_("%(name)s has been erased. Their records remain, without their identity.", name=name), "success")
-            return redirect(url_for("admin.users"))
+            return redirect(url_for("lms_admin.users"))
     return render_template("lms/admin/erase.html", user=user, form=form, error=error)

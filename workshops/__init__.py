@@ -24,8 +24,8 @@ def setup(registry) -> None:
     registry.add_blueprint(api_bp, "/api/v1")
     registry.api_paths.update(API_PATHS)
     registry.add_blueprint(attendance_bp, "/workshops")
-    registry.add_menu(MenuEntry("workshops.index", lambda: _l("Workshops"), "all", order=20))
-    registry.add_menu(MenuEntry("workshops.mine", lambda: _l("My workshops"), "authenticated", order=25))
+    registry.add_menu(MenuEntry("lms_workshops.index", lambda: _l("Workshops"), "all", order=20))
+    registry.add_menu(MenuEntry("lms_workshops.mine", lambda: _l("My workshops"), "authenticated", order=25))
     registry.add_content_importer("workshops", import_series)
 
     from .demo import load_activity

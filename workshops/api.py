@@ -13,7 +13,7 @@ from lms.db import get_session
 
 from .models import RUN_AUDIENCES, Attendance, Registration, WorkshopRun
 
-bp = api_blueprint("api_workshops", __name__)
+bp = api_blueprint("lms_api_workshops", __name__)
 
 REGISTRATION_COLUMNS = (
     "registration_id", "run_id", "series_slug", "host_organisation_id", "person_key", "organisation_id",

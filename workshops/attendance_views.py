@@ -19,7 +19,7 @@ from . import attendance
 from .calendar import feed_ics
 from .models import Attendance, Registration, RunSession, WorkshopRun
 
-bp = Blueprint("attendance", __name__, template_folder="templates")
+bp = Blueprint("lms_attendance", __name__, template_folder="templates")
 
 
 class SelfCheckInForm(FlaskForm):
@@ -60,7 +60,7 @@ def _own_registration(run: WorkshopRun) -> Registration | None:
 
 def _run_link(run: WorkshopRun) -> str | None:
     try:
-        return url_for("workshops.run", run_id=run.id, _external=True)
+        return url_for("lms_workshops.run", run_id=run.id, _external=True)
     except BuildError:  # the run page belongs to the workshops blueprint; tolerate its absence
         return None
 
@@ -78,7 +78,7 @@ def roster(run_id: int, session_id: int):
     if request.method == "POST":
         attendance.save_roster(db, run_session, request.form.getlist("present"), current_user)
         flash(_("Attendance saved."), "success")
-        return redirect(url_for("attendance.roster", run_id=run.id, session_id=run_session.id))
+        return redirect(url_for("lms_attendance.roster", run_id=run.id, session_id=run_session.id))
     participants = db.scalars(select(Registration).where(
         Registration.run_id == run.id, Registration.status == "confirmed").order_by(Registration.id)).all()
     present = {a.registration_id: a for a in db.scalars(select(Attendance).where(Attendance.session_id == run_session.id))}
@@ -167,7 +167,7 @@ def evaluation(run_id: int):
     if reason is None and form.validate_on_submit():
         attendance.save_evaluation(db, registration, int(form.satisfaction.data), form.comments.data)
         flash(_("Thank you: your evaluation is saved."), "success")
-        return redirect(url_for("attendance.evaluation", run_id=run.id))
+        return redirect(url_for("lms_attendance.evaluation", run_id=run.id))
     return render_template("workshops/attendance/evaluation.html", run=run, form=form, reason=reason)
 
 
@@ -206,8 +206,8 @@ def calendar_page():
     if request.method == "POST":
         attendance.feed_for(get_session(), current_user, reset=True)
         flash(_("Your calendar address has changed. The old one no longer works."), "success")
-        return redirect(url_for("attendance.calendar_page"))
+        return redirect(url_for("lms_attendance.calendar_page"))
     with writer() as db:
         token = attendance.feed_for(db, current_user).token
     return render_template("workshops/attendance/calendar.html",
-                           feed_url=url_for("attendance.feed", token=token, _external=True))
+                           feed_url=url_for("lms_attendance.feed", token=token, _external=True))

@@ -49,13 +49,13 @@ def registration_changed(session, registration, event: str) -> None:
     if user is None or not user.email:
         return
     run = registration.run
-    link = url_for("workshops.run", run_id=run.id, _external=True)
+    link = url_for("lms_workshops.run", run_id=run.id, _external=True)
     attachments = []
     if event in ("confirmed", "promoted"):
         attachments.append(Attachment(f"workshop-{run.id}.ics", "text/calendar; method=PUBLISH", run_ics(run, link, include_online=True)))
     queue_mail(
         session, user.email, SUBJECTS[event](run), f"workshop_{event}", attachments=attachments,
         user=user, run=run, registration=registration, link=link,
-        decline_link=url_for("workshops.decline", token=decline_token(registration), _external=True)
+        decline_link=url_for("lms_workshops.decline", token=decline_token(registration), _external=True)
         if event == "promoted" else None,
     )

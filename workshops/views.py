@@ -23,7 +23,7 @@ from .forms import (SERIES_AUDIENCES, STAKEHOLDER_LABELS, CancelRunForm, Registe
 from .models import Registration, WorkshopRun
 from .notifications import registration_from_decline_token
 
-bp = Blueprint("workshops", __name__, template_folder="templates")
+bp = Blueprint("lms_workshops", __name__, template_folder="templates")
 
 
 def _run_or_404(run_id: int) -> WorkshopRun:
@@ -105,7 +105,7 @@ def series_new():
         series = _save_series(form, None)
         if series is not None:
             flash(_("The series has been created."), "success")
-            return redirect(url_for("workshops.series", slug=series.slug))
+            return redirect(url_for("lms_workshops.series", slug=series.slug))
     return render_template("workshops/series_edit.html", form=form, series=None)
 
 
@@ -116,7 +116,7 @@ def series_edit(slug: str):
     require(services.may_author_series(current_user))
     if series.source == "content":
         flash(_("This series comes from the content files and cannot be edited here."), "error")
-        return redirect(url_for("workshops.series", slug=slug))
+        return redirect(url_for("lms_workshops.series", slug=slug))
     require(services.may_edit_series(current_user, series))
     form = SeriesForm(obj=series)
     if request.method == "GET":
@@ -126,7 +126,7 @@ def series_edit(slug: str):
     if form.validate_on_submit():
         if _save_series(form, series) is not None:
             flash(_("Your changes have been saved."), "success")
-            return redirect(url_for("workshops.series", slug=series.slug))
+            return redirect(url_for("lms_workshops.series", slug=series.slug))
     return render_template("workshops/series_edit.html", form=form, series=series)
 
 
@@ -179,7 +179,7 @@ def schedule():
             _field_error(form, exc)
         else:
             flash(_("The run has been scheduled. Its check-in code is %(code)s.", code=run.checkin_code), "success")
-            return redirect(url_for("workshops.run", run_id=run.id))
+            return redirect(url_for("lms_workshops.run", run_id=run.id))
     return render_template("workshops/schedule.html", form=form, series=series)
 
 
@@ -200,9 +200,9 @@ def _field_error(form, exc: services.WorkshopError) -> None:
 
 def _checkin_url(token: str) -> str:
     try:
-        return url_for("attendance.checkin", token=token, _external=True)
+        return url_for("lms_attendance.checkin", token=token, _external=True)
     except BuildError:
-        return url_for("workshops.index", _external=True) + "checkin/" + token
+        return url_for("lms_workshops.index", _external=True) + "checkin/" + token
 
 
 def _qr_svg(token: str) -> str:
@@ -257,14 +257,14 @@ def register(run_id: int):
                                         accessibility_needs=form.accessibility_needs.data)
     except booking.RegistrationError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("workshops.run", run_id=run.id))
+        return redirect(url_for("lms_workshops.run", run_id=run.id))
     messages = {
         "confirmed": _("Your place is confirmed. We have sent you an email with a calendar file."),
         "waitlisted": _("The workshop is full: you are on the waiting list. We will write if a place opens."),
         "pending": _("Your request has been sent. The organisers will confirm it."),
     }
     flash(messages.get(registration.status, _("You are registered.")), "success")
-    return redirect(url_for("workshops.run", run_id=run.id))
+    return redirect(url_for("lms_workshops.run", run_id=run.id))
 
 
 @bp.post("/runs/<int:run_id>/cancel")
@@ -278,7 +278,7 @@ def cancel(run_id: int):
     if mine.status in ("pending", "confirmed", "waitlisted"):
         booking.cancel(get_session(), mine.id)
         flash(_("Your registration is cancelled."), "success")
-    return redirect(url_for("workshops.run", run_id=run.id))
+    return redirect(url_for("lms_workshops.run", run_id=run.id))
 
 
 @bp.get("/runs/<int:run_id>.ics")
@@ -287,7 +287,7 @@ def run_ics(run_id: int):
     insider = can_manage(current_user, run.host) or (current_user.is_authenticated and get_session().scalar(
         select(Registration.id).where(Registration.run_id == run.id, Registration.user_id == current_user.id,
                                       Registration.status == "confirmed")) is not None)
-    body = build_ics(run, url_for("workshops.run", run_id=run.id, _external=True), include_online=insider)
+    body = build_ics(run, url_for("lms_workshops.run", run_id=run.id, _external=True), include_online=insider)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="workshop-{run.id}.ics"'})
 
@@ -346,7 +346,7 @@ def cancel_run(run_id: int):
 
     audit("workshop_run.cancel", run)
     flash(_("The run is cancelled and everyone registered has been told."), "success")
-    return redirect(url_for("workshops.manage", run_id=run.id))
+    return redirect(url_for("lms_workshops.manage", run_id=run.id))
 
 
 def _decide(registration_id: int, action, done_message: str, audit_action: str):
@@ -363,7 +363,7 @@ def _decide(registration_id: int, action, done_message: str, audit_action: str):
     else:
         audit(audit_action, registration, run=registration.run_id, user=registration.user_id)
         flash(done_message, "success")
-    return redirect(url_for("workshops.manage", run_id=registration.run_id))
+    return redirect(url_for("lms_workshops.manage", run_id=registration.run_id))
 
 
 @bp.post("/registrations/<int:registration_id>/approve")

@@ -12,7 +12,7 @@ from ..db import get_session
 from . import services
 from .forms import ChangePasswordForm, LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
 
-bp = Blueprint("accounts", __name__, template_folder="../templates")
+bp = Blueprint("lms_accounts", __name__, template_folder="../templates")
 
 
 def _safe_next(default: str) -> str:
@@ -35,7 +35,7 @@ def _start_session(user, remember: bool = False) -> None:
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     if current_user.is_authenticated:
-        return redirect(url_for("orgs.mine"))
+        return redirect(url_for("lms_orgs.mine"))
     form = SignupForm(invitation=request.args.get("invitation", ""))
     if request.method == "GET" and request.args.get("email"):
         form.email.data = request.args["email"]
@@ -51,9 +51,9 @@ def signup():
         else:
             _start_session(user)
             if form.invitation.data:
-                return redirect(url_for("orgs.accept_invitation", token=form.invitation.data))
+                return redirect(url_for("lms_orgs.accept_invitation", token=form.invitation.data))
             flash(_("Welcome, %(name)s. Now choose your organisation.", name=user.name), "success")
-            return redirect(url_for("orgs.join"))
+            return redirect(url_for("lms_orgs.join"))
     return render_template("lms/accounts/signup.html", form=form)
 
 
@@ -99,7 +99,7 @@ def forgot_password():
     if form.validate_on_submit():
         services.request_password_reset(
             get_session(), form.email.data,
-            lambda token: url_for("accounts.reset_password", token=token, _external=True),
+            lambda token: url_for("lms_accounts.reset_password", token=token, _external=True),
         )
         return render_template("lms/accounts/reset_sent.html", email=form.email.data)
     return render_template("lms/accounts/forgot.html", form=form)
@@ -114,7 +114,7 @@ def reset_password(token: str):
     if form.validate_on_submit():
         services.reset_password(session, token, form.password.data)
         flash(_("Your password has been changed. Log in with the new one."), "success")
-        return redirect(url_for("accounts.login"))
+        return redirect(url_for("lms_accounts.login"))
     return render_template("lms/accounts/reset.html", form=form)
 
 
@@ -130,7 +130,7 @@ def profile():
         current_user.sex = form.sex.data or None
         current_user.language = form.language.data
         flash(_("Your profile has been saved."), "success")
-        return redirect(url_for("accounts.profile"))
+        return redirect(url_for("lms_accounts.profile"))
     return render_template("lms/accounts/profile.html", form=form)
 
 
@@ -146,5 +146,5 @@ def change_password():
             user.set_password(form.password.data)
             _start_session(user)
             flash(_("Your password has been changed."), "success")
-            return redirect(url_for("accounts.profile"))
+            return redirect(url_for("lms_accounts.profile"))
     return render_template("lms/accounts/password.html", form=form)

@@ -14,7 +14,7 @@ from ..orgs.models import KINDS, SECTORS, Organisation
 from ..records.models import ITEM_TYPES, CompletionRecord
 from . import ApiError, api_blueprint
 
-bp = api_blueprint("api", __name__)
+bp = api_blueprint("lms_api", __name__)
 
 COURSE_SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
 
@@ -262,7 +262,7 @@ def openapi_document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Alliance 8.7 Learning API", "version": "1"},
-        "servers": [{"url": url_for("api.organisations", _external=True).rsplit("/organisations", 1)[0]}],
+        "servers": [{"url": url_for("lms_api.organisations", _external=True).rsplit("/organisations", 1)[0]}],
         "security": [{"bearer": []}],
         "paths": {**CORE_PATHS, **registry.api_paths},
         "components": {"schemas": {**SCHEMAS, **registry.api_schemas},

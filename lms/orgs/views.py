@@ -12,7 +12,7 @@ from . import services
 from .forms import DecisionForm, ImportForm, InviteForm, JoinForm, MergeForm, OrganisationForm, RequestOrganisationForm
 from .models import KINDS, Membership, Organisation
 
-bp = Blueprint("orgs", __name__)
+bp = Blueprint("lms_orgs", __name__)
 
 
 def _org_or_404(org_id: int) -> Organisation:
@@ -83,7 +83,7 @@ def create():
             getattr(form, exc.field).errors.append(str(exc))
         else:
             flash(_("%(name)s has been added to the registry.", name=org.name), "success")
-            return redirect(url_for("orgs.show", org_id=org.id))
+            return redirect(url_for("lms_orgs.show", org_id=org.id))
     return render_template("lms/orgs/edit.html", form=form, org=None)
 
 
@@ -102,7 +102,7 @@ def edit(org_id: int):
             getattr(form, exc.field).errors.append(str(exc))
         else:
             flash(_("Your changes have been saved."), "success")
-            return redirect(url_for("orgs.show", org_id=org.id))
+            return redirect(url_for("lms_orgs.show", org_id=org.id))
     return render_template("lms/orgs/edit.html", form=form, org=org)
 
 
@@ -122,7 +122,7 @@ def merge(org_id: int):
                 form.target_id.errors.append(str(exc))
             else:
                 flash(_("%(a)s has been merged into %(b)s.", a=org.name, b=target.name), "success")
-                return redirect(url_for("orgs.show", org_id=target.id))
+                return redirect(url_for("lms_orgs.show", org_id=target.id))
     return render_template("lms/orgs/merge.html", form=form, org=org)
 
 
@@ -164,9 +164,9 @@ def request_join(org_id: int):
         services.request_to_join(get_session(), current_user, org, form.message.data)
     except services.OrgError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("orgs.join"))
+        return redirect(url_for("lms_orgs.join"))
     flash(_("Your request to join %(org)s has been sent to its managers.", org=org.name), "success")
-    return redirect(url_for("orgs.mine"))
+    return redirect(url_for("lms_orgs.mine"))
 
 
 @bp.get("/<int:org_id>/join")
@@ -185,7 +185,7 @@ def withdraw():
         abort(400)
     services.withdraw_pending(get_session(), current_user)
     flash(_("Your request has been withdrawn."), "info")
-    return redirect(url_for("orgs.mine"))
+    return redirect(url_for("lms_orgs.mine"))
 
 
 @bp.route("/request", methods=["GET", "POST"])
@@ -207,7 +207,7 @@ def request_new():
             getattr(form, exc.field).errors.append(str(exc)) if exc.field else flash(str(exc), "error")
         else:
             flash(_("Thank you. %(org)s will appear once it has been approved.", org=org.name), "success")
-            return redirect(url_for("orgs.mine"))
+            return redirect(url_for("lms_orgs.mine"))
     return render_template("lms/orgs/request.html", form=form)
 
 
@@ -231,7 +231,7 @@ def approve(org_id: int):
         flash(_("%(org)s has been approved.", org=org.name), "success")
     except services.OrgError as exc:
         flash(str(exc), "error")
-    return redirect(url_for("orgs.requests"))
+    return redirect(url_for("lms_orgs.requests"))
 
 
 @bp.post("/<int:org_id>/reject")
@@ -246,7 +246,7 @@ def reject(org_id: int):
         flash(_("The request for %(org)s has been declined.", org=org.name), "info")
     except services.OrgError as exc:
         flash(str(exc), "error")
-    return redirect(url_for("orgs.requests"))
+    return redirect(url_for("lms_orgs.requests"))
 
 
 # -- members (managers) ------------------------------------------------------------
@@ -275,7 +275,7 @@ def _decide(membership_id: int, action):
         action(get_session(), membership)
     except services.OrgError as exc:
         flash(str(exc), "error")
-    return redirect(url_for("orgs.members", org_id=membership.organisation_id))
+    return redirect(url_for("lms_orgs.members", org_id=membership.organisation_id))
 
 
 @bp.post("/memberships/<int:membership_id>/approve")
@@ -317,7 +317,7 @@ def member_role(membership_id: int):
 
 
 def _invitation_link(token: str) -> str:
-    return url_for("orgs.accept_invitation", token=token, _external=True)
+    return url_for("lms_orgs.accept_invitation", token=token, _external=True)
 
 
 @bp.route("/<int:org_id>/invite", methods=["GET", "POST"])
@@ -330,7 +330,7 @@ def invite(org_id: int):
         services.invite(get_session(), org, form.email.data, form.name.data, form.role.data,
                         current_user, _invitation_link)
         flash(_("An invitation has been sent to %(email)s.", email=form.email.data), "success")
-        return redirect(url_for("orgs.members", org_id=org.id))
+        return redirect(url_for("lms_orgs.members", org_id=org.id))
     return render_template("lms/orgs/invite.html", form=form, org=org)
 
 
@@ -370,7 +370,7 @@ def accept_invitation(token: str):
             services.accept_invitation(session, invitation, current_user)
         except services.OrgError as exc:
             flash(str(exc), "error")
-            return redirect(url_for("orgs.mine"))
+            return redirect(url_for("lms_orgs.mine"))
         flash(_("Welcome to %(org)s.", org=invitation.organisation.name), "success")
-        return redirect(url_for("orgs.mine"))
+        return redirect(url_for("lms_orgs.mine"))
     return render_template("lms/orgs/invitation.html", invitation=invitation, token=token, form=DecisionForm())

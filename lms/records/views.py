@@ -16,7 +16,7 @@ from . import services
 from .models import CompletionRecord
 from .pdf import certificate_pdf
 
-bp = Blueprint("records", __name__)
+bp = Blueprint("lms_records", __name__)
 
 
 class RevokeForm(FlaskForm):
@@ -61,7 +61,7 @@ def verify_form():
     if code:
         normalised = services.normalise_code(code)
         if normalised is not None:
-            return redirect(url_for("records.verify", code=normalised))
+            return redirect(url_for("lms_records.verify", code=normalised))
         error = _("A certificate code has 12 letters and digits, like ABCD-EFGH-JKLM.")
     html = render_template("lms/records/verify_form.html", code=code[:40], error=error)
     return _noindex(make_response(html))
@@ -74,7 +74,7 @@ def verify(code: str):
         html = render_template("lms/records/unknown.html", code=code[:40])
         return _noindex(make_response(html, 404))
     if code != record.certificate_code:
-        return redirect(url_for("records.verify", code=record.certificate_code))
+        return redirect(url_for("lms_records.verify", code=record.certificate_code))
     return _verify_page(record)
 
 
@@ -87,7 +87,7 @@ def certificate(code: str):
     require(services.may_download(current_user, record))
     if record.revoked_at is not None:
         abort(410, description=_("This certificate has been revoked."))
-    verify_url = url_for("records.verify", code=record.certificate_code, _external=True)
+    verify_url = url_for("lms_records.verify", code=record.certificate_code, _external=True)
     response = make_response(certificate_pdf(record, verify_url))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{record.certificate_code}.pdf"'
@@ -116,5 +116,5 @@ def revoke(code: str):
             form.reason.errors.append(str(exc))
         else:
             flash(_("Certificate %(code)s has been revoked.", code=record.certificate_code), "success")
-            return redirect(url_for("records.verify", code=record.certificate_code))
+            return redirect(url_for("lms_records.verify", code=record.certificate_code))
     return _verify_page(record, form)

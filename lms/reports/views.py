@@ -27,7 +27,7 @@ from .tables import (
     PER_PAGE, TableQuery, cascade, course_columns, organisation_records, organisation_table, scope_for, sort_keys,
 )
 
-bp = Blueprint("reports", __name__)
+bp = Blueprint("lms_reports", __name__)
 FORMAT = "<any(csv, xlsx):fmt>"
 
 
@@ -64,10 +64,10 @@ def _names_asked(what: str, target) -> bool:
 @login_required
 def index():
     if current_user.is_secretariat:
-        return redirect(url_for("reports.dashboard"))
+        return redirect(url_for("lms_reports.dashboard"))
     if scope_for(current_user) is None:
         abort(403)
-    return redirect(url_for("reports.organisations"))
+    return redirect(url_for("lms_reports.organisations"))
 
 
 # -- the dashboard ---------------------------------------------------------------------------

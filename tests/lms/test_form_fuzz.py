@@ -332,97 +332,97 @@ def _csv():
 def _routes():
     r = {}
     # -- accounts
-    r["accounts.login"] = Route(lambda c: Target("/account/login", None, _form(c, LoginForm, overrides={
+    r["lms_accounts.login"] = Route(lambda c: Target("/account/login", None, _form(c, LoginForm, overrides={
         "password": st.one_of(passwords, names_text)}) | {"next": st.sampled_from(["/courses/", "//evil.example",
                                                                                    "https://evil.example"])}),
         may_write_when_refused=("lms_login_attempts",))
-    r["accounts.logout"] = Route(lambda c: Target("/account/logout", c.world.learner))
-    r["accounts.change_password"] = Route(lambda c: Target("/account/password", fresh_user(c), _form(
+    r["lms_accounts.logout"] = Route(lambda c: Target("/account/logout", c.world.learner))
+    r["lms_accounts.change_password"] = Route(lambda c: Target("/account/password", fresh_user(c), _form(
         c, ChangePasswordForm, overrides={"current": st.one_of(st.just(PASSWORD), passwords)}),
         same_as={"confirm": "password"}))
-    r["accounts.forgot_password"] = Route(lambda c: Target("/account/password/forgot", None, _form(c, ResetRequestForm)))
-    r["accounts.reset_password"] = Route(lambda c: Target(f"/account/password/reset/{_reset_token(c)}", None, _form(
+    r["lms_accounts.forgot_password"] = Route(lambda c: Target("/account/password/forgot", None, _form(c, ResetRequestForm)))
+    r["lms_accounts.reset_password"] = Route(lambda c: Target(f"/account/password/reset/{_reset_token(c)}", None, _form(
         c, ResetPasswordForm), same_as={"confirm": "password"}))
-    r["accounts.profile"] = Route(lambda c: Target("/account/profile", c.world.learner, _form(c, ProfileForm)))
-    r["accounts.signup"] = Route(lambda c: Target("/account/signup", None, _form(c, SignupForm, overrides={
+    r["lms_accounts.profile"] = Route(lambda c: Target("/account/profile", c.world.learner, _form(c, ProfileForm)))
+    r["lms_accounts.signup"] = Route(lambda c: Target("/account/signup", None, _form(c, SignupForm, overrides={
         "invitation": st.one_of(st.just(""), names_text)})), weight=2)
     # -- the secretariat's pages
-    r["admin.update_user"] = Route(lambda c: Target(f"/admin/users/{fresh_user(c).id}", c.world.secretariat, {
+    r["lms_admin.update_user"] = Route(lambda c: Target(f"/admin/users/{fresh_user(c).id}", c.world.secretariat, {
         "role": st.sampled_from(ROLES + ("admin", "")), "active": st.sampled_from(["0", "1", "yes", ""])}))
-    r["admin.erase_user"] = Route(lambda c: Target(f"/admin/users/{_confirmed_learner(c).id}/erase",
+    r["lms_admin.erase_user"] = Route(lambda c: Target(f"/admin/users/{_confirmed_learner(c).id}/erase",
                                                    c.world.secretariat, {"confirm": st.sampled_from(["yes", "no", ""])}))
-    r["records.revoke"] = Route(lambda c: Target(f"/records/certificates/{_record_code(c)}/revoke",
+    r["lms_records.revoke"] = Route(lambda c: Target(f"/records/certificates/{_record_code(c)}/revoke",
                                                  c.world.secretariat, _form(c, RevokeForm)))
-    r["courses.publish"] = Route(lambda c: Target("/courses/admin/fuzz-course/publish", c.world.secretariat, {
+    r["lms_courses.publish"] = Route(lambda c: Target("/courses/admin/fuzz-course/publish", c.world.secretariat, {
         "published": st.sampled_from(["1", "0", "on"])}))
     # -- courses
-    r["courses.enrol"] = Route(lambda c: Target("/courses/fuzz-course/enrol", fresh_user(c)))
-    r["courses.lesson_done"] = Route(lambda c: Target(
+    r["lms_courses.enrol"] = Route(lambda c: Target("/courses/fuzz-course/enrol", fresh_user(c)))
+    r["lms_courses.lesson_done"] = Route(lambda c: Target(
         f"/courses/fuzz-course/lessons/{c.draw(st.integers(0, 4))}/done", c.world.learner))
-    r["courses.start"] = Route(lambda c: Target(
+    r["lms_courses.start"] = Route(lambda c: Target(
         f"/courses/fuzz-course/quiz/{c.draw(st.sampled_from(['final', 'pretest', 'self_assessment', 'x']))}/start",
         c.world.learner))
-    r["courses.attempt"] = Route(_attempt, weight=2)
+    r["lms_courses.attempt"] = Route(_attempt, weight=2)
     # -- organisations
-    r["orgs.create"] = Route(lambda c: Target("/organisations/new", c.world.secretariat, _org_fields(c)), weight=2)
-    r["orgs.edit"] = Route(lambda c: Target(f"/organisations/{c.world.sme.id}/edit", c.world.secretariat,
+    r["lms_orgs.create"] = Route(lambda c: Target("/organisations/new", c.world.secretariat, _org_fields(c)), weight=2)
+    r["lms_orgs.edit"] = Route(lambda c: Target(f"/organisations/{c.world.sme.id}/edit", c.world.secretariat,
                                             _org_fields(c)), weight=2)
-    r["orgs.merge"] = Route(lambda c: Target(
+    r["lms_orgs.merge"] = Route(lambda c: Target(
         f"/organisations/{make_org(c.session, kind='sme', parent=c.world.eo).id}/merge", c.world.secretariat,
         _form(c, MergeForm, overrides={"target_id": st.one_of(st.sampled_from(c.world.org_ids).map(str), numbers)})))
-    r["orgs.request_new"] = Route(lambda c: Target("/organisations/request", fresh_user(c), _form(
+    r["lms_orgs.request_new"] = Route(lambda c: Target("/organisations/request", fresh_user(c), _form(
         c, RequestOrganisationForm, overrides={"parent_id": st.one_of(
             st.sampled_from([0, c.world.eo.id, c.world.sme.id]).map(str), numbers)})), weight=2)
-    r["orgs.approve"] = Route(lambda c: Target(f"/organisations/{c.world.pending_org.id}/approve", c.world.manager))
-    r["orgs.reject"] = Route(lambda c: Target(
+    r["lms_orgs.approve"] = Route(lambda c: Target(f"/organisations/{c.world.pending_org.id}/approve", c.world.manager))
+    r["lms_orgs.reject"] = Route(lambda c: Target(
         f"/organisations/{make_org(c.session, kind='sme', parent=c.world.eo, status='pending').id}/reject",
         c.world.secretariat))
-    r["orgs.request_join"] = Route(lambda c: Target(
+    r["lms_orgs.request_join"] = Route(lambda c: Target(
         f"/organisations/{c.draw(st.sampled_from(c.world.org_ids[:3]))}/join", fresh_user(c), _form(c, JoinForm)))
-    r["orgs.withdraw"] = Route(lambda c: Target("/organisations/mine/withdraw", _pending_member(c)))
-    r["orgs.invite"] = Route(lambda c: Target(f"/organisations/{c.world.eo.id}/invite", c.world.manager,
+    r["lms_orgs.withdraw"] = Route(lambda c: Target("/organisations/mine/withdraw", _pending_member(c)))
+    r["lms_orgs.invite"] = Route(lambda c: Target(f"/organisations/{c.world.eo.id}/invite", c.world.manager,
                                               _form(c, InviteForm)))
-    r["orgs.import_members"] = Route(_import, weight=2)
-    r["orgs.accept_invitation"] = Route(_accept_invitation)
-    r["orgs.approve_member"] = Route(lambda c: Target(
+    r["lms_orgs.import_members"] = Route(_import, weight=2)
+    r["lms_orgs.accept_invitation"] = Route(_accept_invitation)
+    r["lms_orgs.approve_member"] = Route(lambda c: Target(
         f"/organisations/memberships/{_pending_member(c).pending_membership.id}/approve", c.world.manager))
-    r["orgs.reject_member"] = Route(lambda c: Target(
+    r["lms_orgs.reject_member"] = Route(lambda c: Target(
         f"/organisations/memberships/{_pending_member(c).pending_membership.id}/reject", c.world.manager))
-    r["orgs.end_member"] = Route(lambda c: Target(
+    r["lms_orgs.end_member"] = Route(lambda c: Target(
         f"/organisations/memberships/{fresh_user(c, org=c.world.eo).membership.id}/end", c.world.manager))
-    r["orgs.member_role"] = Route(lambda c: Target(
+    r["lms_orgs.member_role"] = Route(lambda c: Target(
         f"/organisations/memberships/{fresh_user(c, org=c.world.eo).membership.id}/role", c.world.manager,
         {"role": st.sampled_from(["member", "manager", "secretariat", ""])}))
     # -- workshops
-    r["workshops.series_new"] = Route(lambda c: Target("/workshops/series/new", c.world.manager, _series_fields(c)),
+    r["lms_workshops.series_new"] = Route(lambda c: Target("/workshops/series/new", c.world.manager, _series_fields(c)),
                                       weight=2)
-    r["workshops.series_edit"] = Route(lambda c: Target("/workshops/series/fuzz-series/edit", c.world.secretariat,
+    r["lms_workshops.series_edit"] = Route(lambda c: Target("/workshops/series/fuzz-series/edit", c.world.secretariat,
                                                         _series_fields(c)), weight=2)
-    r["workshops.schedule"] = Route(_schedule, weight=3)
-    r["workshops.register"] = Route(lambda c: Target(f"/workshops/runs/{c.world.run.id}/register", fresh_user(
+    r["lms_workshops.schedule"] = Route(_schedule, weight=3)
+    r["lms_workshops.register"] = Route(lambda c: Target(f"/workshops/runs/{c.world.run.id}/register", fresh_user(
         c, org=c.world.sme), _form(c, RegisterForm)))
-    r["workshops.cancel"] = Route(lambda c: Target(f"/workshops/runs/{c.world.run.id}/cancel", _confirmed_learner(c)))
-    r["workshops.cancel_run"] = Route(lambda c: Target(
+    r["lms_workshops.cancel"] = Route(lambda c: Target(f"/workshops/runs/{c.world.run.id}/cancel", _confirmed_learner(c)))
+    r["lms_workshops.cancel_run"] = Route(lambda c: Target(
         f"/workshops/runs/{make_run(c.session, host=c.world.eo, series=c.world.series).id}/cancel-run",
         c.world.manager, _form(c, CancelRunForm)))
-    r["workshops.decline"] = Route(lambda c: Target(f"/workshops/decline/{_decline_token(c)}"))
+    r["lms_workshops.decline"] = Route(lambda c: Target(f"/workshops/decline/{_decline_token(c)}"))
     for action, status in (("approve", "pending"), ("reject", "pending"), ("cancel_registration", "confirmed")):
         r[f"workshops.{action}"] = Route(lambda c, action=action, status=status: Target(
             f"/workshops/registrations/{_registration(c.session, c.world.run, fresh_user(c), status).id}/"
             + action.replace("_registration", ""), c.world.manager))
     # -- attendance
-    r["attendance.roster"] = Route(_roster)
-    r["attendance.checkin"] = Route(lambda c: Target(
+    r["lms_attendance.roster"] = Route(_roster)
+    r["lms_attendance.checkin"] = Route(lambda c: Target(
         f"/workshops/checkin/{_registration(c.session, c.world.run, fresh_user(c), 'confirmed').checkin_token}",
         c.world.manager, {"session_id": st.sampled_from([s.id for s in c.world.run.sessions]).map(str)},
         spoilt={"session_id": st.sampled_from(EDGES).map(str)}), weight=2)
-    r["attendance.self_checkin"] = Route(lambda c: Target(
+    r["lms_attendance.self_checkin"] = Route(lambda c: Target(
         f"/workshops/runs/{c.world.run.id}/self-check-in", _confirmed_learner(c), _form(c, SelfCheckInForm, overrides={
             "code": st.one_of(st.sampled_from([session_room_code(c.world.run, s) for s in c.world.run.sessions]),
                               names_text)})))
-    r["attendance.evaluation"] = Route(lambda c: Target(f"/workshops/runs/{c.world.run.id}/evaluation",
+    r["lms_attendance.evaluation"] = Route(lambda c: Target(f"/workshops/runs/{c.world.run.id}/evaluation",
                                                         c.world.learner, _form(c, EvaluationForm)))
-    r["attendance.calendar_page"] = Route(lambda c: Target("/workshops/calendar", c.world.learner))
+    r["lms_attendance.calendar_page"] = Route(lambda c: Target("/workshops/calendar", c.world.learner))
     return r
 
 
@@ -627,7 +627,7 @@ def test_numbers_beyond_the_database_in_links_are_not_found(app, backend, sessio
     for rule in app.url_map.iter_rules():
         blueprint = rule.endpoint.split(".")[0]
         numbered = [a for a in rule.arguments if isinstance(rule._converters[a], IntegerConverter)]
-        if blueprint not in state.blueprints or blueprint.startswith("api") or not numbered:
+        if blueprint not in state.blueprints or blueprint.startswith("lms_api") or not numbered:
             continue
         for huge in (2 ** 31, 2 ** 64):
             values = {}

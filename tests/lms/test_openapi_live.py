@@ -177,7 +177,7 @@ def test_each_check_fails_on_a_document_or_endpoint_that_lies(app, seeded, live_
     def crash():
         raise RuntimeError("a deliberate bug")
 
-    app.view_functions["api_workshops.workshops"] = crash
+    app.view_functions["lms_api_workshops.workshops"] = crash
     code, output, report = schemathesis_run(tmp_path, str(location), base_url=f"{live_server}{API}",
                                             token=seeded["token"], max_examples=3, phases="fuzzing")
     assert code != 0
