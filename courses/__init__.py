@@ -26,6 +26,10 @@ def setup(registry) -> None:
     registry.add_menu(MenuEntry("lms_courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
     registry.add_content_importer("courses", import_content)
 
+    from .models import refresh_pairs_after_flush
+
+    registry.add_session_listener("after_flush", refresh_pairs_after_flush)
+
     from .demo_large import generate_large_demo
 
     # Last: it writes whatever remains of the completion records target.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, relationship
 
 from lms.accounts.models import User
@@ -206,7 +206,7 @@ class KnowledgeGainPair(Base):
 
     Derived data: ``courses.metrics.refresh_knowledge_gain_pairs`` rewrites a person's
     rows from their attempts, in the same transaction as any flush that grades, changes
-    or deletes one of their attempts (the ``after_flush`` hook below); bulk loads that
+    or deletes one of their attempts (``refresh_pairs_after_flush`` below); bulk loads that
     bypass the ORM call it themselves.
     """
 
@@ -229,9 +229,11 @@ def _graded_fields_changed(attempt: QuizAttempt) -> bool:
                for name in ("score", "submitted_at", "quiz_id"))
 
 
-@event.listens_for(Session, "after_flush")
-def _refresh_knowledge_gain_pairs(session: Session, _flush_context) -> None:
-    """In ``after_flush`` the session's new, dirty and deleted sets and the attributes'
+def refresh_pairs_after_flush(session: Session, _flush_context) -> None:
+    """Attached to the LMS's own sessionmaker (``courses.setup``), never to SQLAlchemy's
+    Session class: a host's sessions flushing their own models run none of this.
+
+    In ``after_flush`` the session's new, dirty and deleted sets and the attributes'
     history still show what the flush wrote. An attempt only started (not graded) changes
     no pair, so starting a quiz costs nothing here."""
     users = {a.user_id for a in session.new if isinstance(a, QuizAttempt) and a.score is not None}

@@ -21,19 +21,14 @@ from datetime import timedelta
 from flask import Flask, Response, abort, g, request
 from flask_babel import Babel
 from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFProtect, generate_csrf
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import db
 from .registry import Registry
 
-__all__ = ["LMS", "create_app", "registry"]
-
-csrf = CSRFProtect()
-
-#: Features (courses, workshops) add their menu entries, blueprints, record kinds and
-#: metric sections here; the core never imports a feature package.
-registry = Registry()
+__all__ = ["LMS", "create_app", "load_user"]
 
 DEFAULTS = {
     "LMS_URL_PREFIX": "",
@@ -58,7 +53,12 @@ DEFAULTS = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     # "Keep me signed in" on a phone: a month, not flask-login's default of a year.
     "REMEMBER_COOKIE_DURATION": timedelta(days=30),
-    "WTF_CSRF_CHECK_DEFAULT": False,  # checked for the LMS's own blueprints only
+    # What Flask-WTF's CSRFProtect would set; the LMS checks its own blueprints with
+    # these and never touches WTF_CSRF_CHECK_DEFAULT, which belongs to the host.
+    "WTF_CSRF_ENABLED": True,
+    "WTF_CSRF_FIELD_NAME": "csrf_token",
+    "WTF_CSRF_HEADERS": ["X-CSRFToken", "X-CSRF-Token"],
+    "WTF_CSRF_SSL_STRICT": True,
     "WTF_CSRF_TIME_LIMIT": None,
 }
 
@@ -78,7 +78,13 @@ class LMSState:
     url_prefix: str
     engine: object
     sessionmaker: sessionmaker[Session]
+    #: what this app's features contributed (menus, blueprints, metrics, ...)
+    registry: Registry = field(default_factory=Registry)
+    #: names of the blueprints the LMS mounted on this app
     blueprints: set[str] = field(default_factory=set)
+    #: checks the LMS's own forms; never registered as the host's CSRF guard
+    csrf: CSRFProtect = field(default_factory=CSRFProtect)
+    login_manager: LoginManager | None = None
 
 
 class LMS:
@@ -99,17 +105,30 @@ class LMS:
         engine = db.make_engine(app.config["LMS_DATABASE_URL"])
         state = LMSState(url_prefix=prefix, engine=engine, sessionmaker=db.session_factory(engine))
         app.extensions["lms"] = state
+        registry = state.registry
+        state.sessionmaker.configure(info={"lms_registry": registry})
 
         self._init_login(app)
         if "babel" not in app.extensions:
             Babel(app, locale_selector=_select_locale)
-        csrf.init_app(app)
+        app.config["WTF_CSRF_METHODS"] = set(app.config.get("WTF_CSRF_METHODS", ["POST", "PUT", "PATCH", "DELETE"]))
+        app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
 
         from . import features
-        features.load(app)  # imports the feature packages that are installed
+        features.load(app, registry)  # each feature of LMS_FEATURES fills this app's registry
+
+        for event_name, listener in registry.session_listeners:
+            event.listen(state.sessionmaker, event_name, listener)
 
         from .blueprints import register_blueprints
         register_blueprints(app, state, registry)
+        for name in state.blueprints:  # added beside a host's own login view, never over it
+            state.login_manager.blueprint_login_views.setdefault(name, "lms_accounts.login")
+        host_csrf = app.extensions.get("csrf")
+        if host_csrf is not None:  # the API authenticates by bearer token, not by cookie
+            for name in state.blueprints:
+                if name.startswith("lms_api"):
+                    host_csrf.exempt(app.blueprints[name])
 
         app.teardown_appcontext(db.close_session)
         app.after_request(_commit_at_edge)
@@ -124,23 +143,32 @@ class LMS:
         from .templating import setup_templating
         setup_templating(app, registry)
 
-        from .cli import lms_cli
-        if "lms" not in app.cli.commands:
-            app.cli.add_command(lms_cli)
+        from .cli import make_cli
+        app.cli.add_command(make_cli(registry))
 
     @staticmethod
     def _init_login(app: Flask) -> None:
+        """Use the host's login manager as the host configured it, or set one up.
+
+        A host that has its own LoginManager keeps its settings and its user loader
+        (which must return LMS users for the LMS's pages: ``lms.load_user`` does that);
+        the LMS only names its sign-in page for its own blueprints, and gives the
+        manager a user loader when it has none.
+        """
         manager = getattr(app, "login_manager", None)
         if manager is None:
             manager = LoginManager()
             manager.init_app(app)
-        manager.login_view = "lms_accounts.login"
-        manager.login_message = None
-        manager.session_protection = "strong"
-        manager.user_loader(_load_user)
+            manager.login_view = "lms_accounts.login"
+            manager.login_message = None
+            manager.session_protection = "strong"
+        if manager._user_callback is None:
+            manager.user_loader(load_user)
+        app.extensions["lms"].login_manager = manager
 
 
-def _load_user(identity: str):
+def load_user(identity: str):
+    """Flask-Login's user loader for LMS accounts (identity ``"<id>:<session token>"``)."""
     from sqlalchemy.orm import joinedload
 
     from .accounts.models import User
@@ -206,7 +234,8 @@ def _protect_forms():
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
     if request.blueprint in state.blueprints and not request.blueprint.startswith("lms_api"):
-        csrf.protect()
+        if not g.get("csrf_valid"):  # a host's own CSRFProtect may have checked it already
+            state.csrf.protect()
 
 
 def _commit_at_edge(response: Response) -> Response:

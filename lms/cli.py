@@ -6,15 +6,21 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-lms_cli = AppGroup("lms", help="Alliance 8.7 LMS administration.")
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 mail_cli = AppGroup("mail", help="The email outbox.")
 content_cli = AppGroup("content", help="Course and workshop content.")
-lms_cli.add_command(db_cli)
-lms_cli.add_command(mail_cli)
-lms_cli.add_command(content_cli)
+
+
+def make_cli(registry) -> AppGroup:
+    """This app's ``flask lms`` group: the core's commands and its features' own.
+
+    A fresh group per app, so one app's features never add commands to another's."""
+    group = AppGroup("lms", help="Alliance 8.7 LMS administration.")
+    for command in (db_cli, mail_cli, content_cli, init, demo, user_cli, token_cli, *registry.cli_commands):
+        group.add_command(command)
+    return group
 
 
 def _state():
@@ -65,7 +71,8 @@ def db_revision(message):
     migrate.revision(_state().engine, message)
 
 
-@lms_cli.command("init")
+@click.command("init")
+@with_appcontext
 def init():
     """Create or upgrade the database, then import the content folders."""
     from . import migrate
@@ -110,7 +117,8 @@ def _import_content(path) -> None:
         session.commit()
 
 
-@lms_cli.command("demo")
+@click.command("demo")
+@with_appcontext
 @click.option("--scale", type=click.Choice(["small", "large"]), default="small", show_default=True,
               help="small: a few organisations per country. large: the small data set, then a generated "
                    "one of the sizes below (minutes; see lms/demo_large.py).")
@@ -131,9 +139,7 @@ def demo(scale, organisations, learners, records, runs, registrations, seed):
 
     with _state().sessionmaker() as session:
         logins = demo_data.load(session, scale="small", echo=click.echo)
-        from . import registry
-
-        for loader in registry.demo_loaders:
+        for loader in _state().registry.demo_loaders:
             loader(session, echo=click.echo)
         session.commit()
     if scale == "large":
@@ -179,7 +185,7 @@ def _large_demo(**sizes) -> list[tuple[str, str]]:
             for role, email in found.items() if email]
 
 
-@lms_cli.group("user")
+@click.group("user", cls=AppGroup)
 def user_cli():
     """Accounts."""
 
@@ -240,7 +246,7 @@ def mail_send(limit):
     click.echo("sent {sent}, to retry {retry}, failed {failed}".format(**counts))
 
 
-@lms_cli.group("token")
+@click.group("token", cls=AppGroup)
 def token_cli():
     """API tokens."""
 

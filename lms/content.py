@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
-from . import registry
+from .registry import registry_of
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ def import_all(session, path=None, echo=print) -> int:
     Returns how many importers found content there; with an explicit ``path`` that no
     importer recognises, raises ContentError.
     """
+    registry = registry_of(session)
     if not registry.content_importers:
         echo("No content importers are installed.")
         return 0

@@ -329,7 +329,9 @@ def generate(session, *, organisations: int = 1000, learners: int = 100_000, rec
     targets = Targets(organisations, learners, records, runs, registrations)
     _check(targets)
     if registry is None:
-        from . import registry
+        from .registry import registry_of
+
+        registry = registry_of(session)
     generated = session.scalar(select(func.count()).select_from(User).where(User.email.like(f"%@{LARGE_DOMAIN}")))
     now = (now or utcnow()).replace(microsecond=0)
     ctx = LargeDemo(session=session, rng=random.Random(f"lms-large-demo:{seed}:{generated}"), now=now,

@@ -1,8 +1,15 @@
-"""Small registries through which feature packages hand the core what it needs."""
+"""What feature packages hand the core, kept per app.
+
+Each app gets its own ``Registry`` in ``app.extensions["lms"].registry``, filled by
+calling ``setup(registry)`` of every package named in that app's ``LMS_FEATURES``. Two
+apps in one process can therefore carry different features: nothing here is global.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
+
+from flask import current_app
 
 
 @dataclass(frozen=True)
@@ -51,9 +58,15 @@ class Registry:
     #: per-organisation activity columns of the records table (lms.reports)
     activity_columns: list[ActivityColumn] = field(default_factory=list)
 
+    #: click commands (or groups) added to this app's ``flask lms`` group
+    cli_commands: list = field(default_factory=list)
+    #: (event name, listener) attached to this app's LMS sessionmaker, never to
+    #: SQLAlchemy's Session class, so a host's own sessions run none of them
+    session_listeners: list[tuple] = field(default_factory=list)
+    #: feature name -> folder of its email templates (``<feature>/mail/<name>.txt``)
+    mail_folders: dict = field(default_factory=dict)
+
     def add_menu(self, entry: MenuEntry) -> None:
-        # Keyed by endpoint: features are set up once per app, and one process may
-        # create several apps.
         if all(e.endpoint != entry.endpoint for e in self.menu):
             self.menu.append(entry)
             self.menu.sort(key=lambda e: e.order)
@@ -91,3 +104,26 @@ class Registry:
         if all(c.key != column.key for c in self.activity_columns):
             self.activity_columns.append(column)
             self.activity_columns.sort(key=lambda c: c.order)
+
+    def add_cli_command(self, command) -> None:
+        if all(c.name != command.name for c in self.cli_commands):
+            self.cli_commands.append(command)
+
+    def add_session_listener(self, event_name: str, listener) -> None:
+        if (event_name, listener) not in self.session_listeners:
+            self.session_listeners.append((event_name, listener))
+
+    def add_mail_folder(self, name: str, folder) -> None:
+        self.mail_folders[name] = folder
+
+
+def current_registry() -> Registry:
+    """The registry of the app handling the current request or command."""
+    return current_app.extensions["lms"].registry
+
+
+def registry_of(session) -> Registry:
+    """The registry of the app whose sessionmaker made ``session`` (so services and
+    metrics work outside a request too), else the current app's."""
+    found = session.info.get("lms_registry")
+    return found if found is not None else current_registry()

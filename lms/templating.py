@@ -76,6 +76,7 @@ def local_time(value, zone: str | None = None, fmt: str = "%a %d %b %Y, %H:%M") 
 
 
 def setup_templating(app, registry) -> None:
+    """Filters and context for the LMS's templates; the menu comes from this app's registry."""
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(lambda a, b: {**a, **b}, "dict_merge")
 

@@ -102,11 +102,19 @@ def app(database_url, backend, app_config):
     app.extensions["lms"].engine.dispose()
 
 
-class TestSession(Session):
+class RefreshMixin:
     def refresh_all(self) -> None:
         """See what requests have committed since: end the snapshot, forget loaded state."""
         self.rollback()
         self.expire_all()
+
+
+def make_session(app) -> Session:
+    """A session of the app's own sessionmaker (so the LMS's session listeners run, as
+    in a request), with ``refresh_all`` for tests."""
+    maker = app.extensions["lms"].sessionmaker
+    cls = type("TestSession", (RefreshMixin, maker.class_), {})
+    return cls(bind=app.extensions["lms"].engine, expire_on_commit=False, info=dict(maker.kw.get("info") or {}))
 
 
 @pytest.fixture
@@ -116,7 +124,7 @@ def session(app):
     It deliberately pushes no app context: one left pushed would be shared by every
     request of the test client, and with it ``g`` and the request's session.
     """
-    s = TestSession(bind=app.extensions["lms"].engine, expire_on_commit=False)
+    s = make_session(app)
     yield s
     s.close()
 

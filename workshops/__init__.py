@@ -49,9 +49,6 @@ def setup(registry) -> None:
     registry.add_activity_column(ActivityColumn(
         "attended_sessions", lambda: _l("Attended sessions"), attended_sessions_by_organisation, order=20))
 
-    from lms.cli import lms_cli
-
     from .reminders import cli as reminders_cli
 
-    if "reminders" not in lms_cli.commands:
-        lms_cli.add_command(reminders_cli)
+    registry.add_cli_command(reminders_cli)

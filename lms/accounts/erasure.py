@@ -12,12 +12,11 @@ from ..db import utcnow
 from ..mail import OutboxMessage
 from ..orgs.models import Invitation, Membership
 from ..records.models import CompletionRecord
+from ..registry import registry_of
 from .models import LoginAttempt, PasswordReset, User
 
 
 def erase_person(session: Session, user: User, actor: User | None) -> None:
-    from .. import registry
-
     if user.erased_at is not None:
         return
     email, now = user.email, utcnow()
@@ -33,7 +32,7 @@ def erase_person(session: Session, user: User, actor: User | None) -> None:
         session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
         session.execute(delete(Invitation).where(Invitation.email == email))
         session.execute(delete(OutboxMessage).where(OutboxMessage.to_addr == email))
-    for hook in registry.erasure_hooks:
+    for hook in registry_of(session).erasure_hooks:
         hook(session, user)
     user.email = None
     user.name = "—"

@@ -8,7 +8,7 @@ import io
 from flask import Response, jsonify, request
 from sqlalchemy import func, select
 
-from .. import registry
+from ..registry import current_registry
 from ..db import MAX_ID, get_session
 from ..orgs.models import KINDS, SECTORS, Organisation
 from ..records.models import ITEM_TYPES, CompletionRecord
@@ -259,6 +259,7 @@ SCHEMAS = {
 def openapi_document() -> dict:
     from flask import url_for
 
+    registry = current_registry()
     return {
         "openapi": "3.1.0",
         "info": {"title": "Alliance 8.7 Learning API", "version": "1"},

@@ -211,7 +211,9 @@ def organisations_reached(session, parts: Sequence[Select]) -> dict:
 def compute(session, period: Period, filters: Filters | None = None, registry=None) -> dict:
     """Every metric key of SPEC section 7 for ``period`` and ``filters``."""
     if registry is None:
-        from .. import registry
+        from ..registry import registry_of
+
+        registry = registry_of(session)
     filters = filters or Filters()
     r = CompletionRecord
     result = {

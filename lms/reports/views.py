@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import registry
+from ..registry import current_registry
 from ..audit import audit
 from ..auth import can_manage, login_required, secretariat_required
 from ..db import get_session, writer
@@ -128,7 +128,7 @@ def _dashboard_charts(metrics: dict) -> dict:
 
 def _table_query(form: TableForm, scope, *, paged: bool) -> TableQuery:
     sort = request.args.get("sort", "name")
-    if sort not in sort_keys(registry):
+    if sort not in sort_keys(current_registry()):
         sort = "name"
     return TableQuery(
         scope=scope, q=(form.q.data or "").strip(), country=form.country.data or "",
@@ -166,7 +166,7 @@ def organisations(fmt: str | None = None):
     form = TableForm(request.args).setup(_countries(session))
     table = None
     if form.validate():
-        table = organisation_table(session, _table_query(form, scope, paged=not fmt), registry)
+        table = organisation_table(session, _table_query(form, scope, paged=not fmt), current_registry())
     if fmt:
         if table is None:
             abort(400)
@@ -234,7 +234,7 @@ def cascade_view(org_id: int, fmt: str | None = None):
     session = get_session()
     form = TableForm(request.args).setup(_countries(session))
     period = form.period(_today()) if form.validate() else None
-    view = cascade(session, org, period, registry)
+    view = cascade(session, org, period, current_registry())
     if fmt:
         if form.errors:
             abort(400)

@@ -82,9 +82,8 @@ def test_several_apps_in_one_process_share_no_duplicates(database_url):
     from tests.conftest import make_test_app
 
     apps = [make_test_app(database_url) for _ in range(3)]
-    from lms import registry
-
-    endpoints = [e.endpoint for e in registry.menu]
-    assert len(endpoints) == len(set(endpoints))
+    for app in apps:
+        endpoints = [e.endpoint for e in app.extensions["lms"].registry.menu]
+        assert len(endpoints) == len(set(endpoints))
     for app in apps:
         app.extensions["lms"].engine.dispose()

@@ -73,10 +73,8 @@ def world(session):
 
 
 def _rows(session, app, **query):
-    from lms import registry
-
     with app.app_context():
-        table = organisation_table(session, TableQuery(**query), registry)
+        table = organisation_table(session, TableQuery(**query), app.extensions["lms"].registry)
     return table, {row.name: row for row in table.rows}
 
 
