@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import db
+from .common import LANGUAGES
 from .registry import Registry
 
 __all__ = ["LMS", "create_app", "load_user"]
@@ -68,7 +69,6 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 
-LANGUAGES = ("en", "fr", "es")
 
 
 @dataclass

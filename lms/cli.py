@@ -202,7 +202,7 @@ def user_create(email, name, password, role, org_name, manager, country):
     """Create an account (idempotent: an existing email is reported, not duplicated)."""
     from sqlalchemy import select
 
-    from .accounts.services import AccountError, create_user, find_user_by_email
+    from .accounts.services import FieldError, create_user, find_user_by_email
     from .orgs.models import Membership, Organisation
     from .orgs.services import activate_membership
 
@@ -220,7 +220,7 @@ def user_create(email, name, password, role, org_name, manager, country):
         else:
             try:
                 user = create_user(session, email=email, name=name, password=password, role=role, country=country)
-            except AccountError as exc:
+            except FieldError as exc:
                 raise click.ClickException(str(exc)) from exc
             click.echo(f"Created {user.email} (id {user.id}, {user.role}).")
         if org is not None:

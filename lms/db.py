@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from .common import MAX_ID  # noqa: F401  (the id bound, re-exported)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -26,9 +28,6 @@ NAMING_CONVENTION = {
 
 TABLE_PREFIX = "lms_"
 
-#: The largest id a row can have: integer primary keys are 32-bit on PostgreSQL, and a
-#: larger number typed into a form must be an error next to the field, not a database error.
-MAX_ID = 2**31 - 1
 
 
 class Base(DeclarativeBase):

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from lms.audit import audit
+from lms.common import CODE_ALPHABET, FieldError
 from lms.db import utcnow
 from lms.orgs.models import Organisation
 
@@ -24,15 +25,8 @@ from .models import Registration, RunSession, SeriesSession, WorkshopRun, Worksh
 from .registration import SEATED
 
 #: Letters and digits nobody confuses when reading them off a screen (no 0/O, 1/I/L).
-CHECKIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
-class WorkshopError(ValueError):
-    """A rule the input breaks; ``field`` names the form field it belongs next to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 # -- who may do what ------------------------------------------------------------------
@@ -103,9 +97,9 @@ def save_series(session: Session, series: WorkshopSeries | None, *, title: str, 
                 actor=None) -> WorkshopSeries:
     """Create or update a web-authored series. Content-imported series are read-only here."""
     if series is not None and series.source == "content":
-        raise WorkshopError(_("This series comes from the content files and cannot be edited here."))
+        raise FieldError(_("This series comes from the content files and cannot be edited here."))
     if not outlines:
-        raise WorkshopError(_("Give at least one session a title."), "sessions")
+        raise FieldError(_("Give at least one session a title."), "sessions")
     created = series is None
     if created:
         series = WorkshopSeries(slug=unique_slug(session, title), source="web")
@@ -161,7 +155,7 @@ def from_utc(value: datetime, zone: str) -> datetime:
 
 
 def new_checkin_code() -> str:
-    return "".join(secrets.choice(CHECKIN_ALPHABET) for _ in range(6))
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
 
 
 def create_run(session: Session, series: WorkshopSeries, host: Organisation, *, title: str, language: str,
@@ -170,33 +164,33 @@ def create_run(session: Session, series: WorkshopSeries, host: Organisation, *, 
                approval_required: bool, audience: str, required_sessions: int | None,
                sessions: list[SessionTimes], actor=None) -> WorkshopRun:
     """Schedule a run. Local times are read in ``zone`` and stored in UTC. Raises
-    WorkshopError (with the field, or ``sessions-<n>-ends``) before writing anything."""
+    FieldError (with the field, or ``sessions-<n>-ends``) before writing anything."""
     if zone not in available_timezones():
-        raise WorkshopError(_("Choose a time zone from the list."), "timezone")
+        raise FieldError(_("Choose a time zone from the list."), "timezone")
     if not sessions:
-        raise WorkshopError(_("A run needs at least one session."), "sessions")
+        raise FieldError(_("A run needs at least one session."), "sessions")
     off_calendar = _("This date is too far in the past or the future.")
     instants = []
     for n, row in enumerate(sessions):
         try:
             starts, ends = to_utc(row.day, row.starts, zone), to_utc(row.day, row.ends, zone)
         except OverflowError:  # in UTC, the day falls before year 1 or after 9999
-            raise WorkshopError(off_calendar, f"sessions-{n}-day") from None
+            raise FieldError(off_calendar, f"sessions-{n}-day") from None
         if ends <= starts:
-            raise WorkshopError(_("The session must end after it starts."), f"sessions-{n}-ends")
+            raise FieldError(_("The session must end after it starts."), f"sessions-{n}-ends")
         instants.append((row.title, starts, ends))
     if required_sessions is not None and not 1 <= required_sessions <= len(sessions):
-        raise WorkshopError(_("Between 1 and %(n)d.", n=len(sessions)), "required_sessions")
+        raise FieldError(_("Between 1 and %(n)d.", n=len(sessions)), "required_sessions")
     try:
         opens = registration_opens.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc) if registration_opens else None
     except OverflowError:
-        raise WorkshopError(off_calendar, "registration_opens") from None
+        raise FieldError(off_calendar, "registration_opens") from None
     try:
         closes = registration_closes.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc) if registration_closes else None
     except OverflowError:
-        raise WorkshopError(off_calendar, "registration_closes") from None
+        raise FieldError(off_calendar, "registration_closes") from None
     if opens and closes and closes <= opens:
-        raise WorkshopError(_("Registration must close after it opens."), "registration_closes")
+        raise FieldError(_("Registration must close after it opens."), "registration_closes")
     run = WorkshopRun(
         series_id=series.id, host_organisation_id=host.id, title=title.strip(), language=language,
         country=country, venue=(venue or "").strip() or None, online_url=(online_url or "").strip() or None,

@@ -88,7 +88,7 @@ def _save_series(form: SeriesForm, series):
             get_session(), series, title=form.title.data, summary=form.summary.data, language=form.language.data,
             audience=form.audience.data, objectives_md=form.objectives_md.data,
             facilitator_notes_md=form.facilitator_notes_md.data, outlines=outlines, actor=current_user)
-    except services.WorkshopError as exc:
+    except services.FieldError as exc:
         if exc.field == "sessions":
             form.sessions_errors = [str(exc)]
         else:
@@ -175,7 +175,7 @@ def schedule():
                 registration_opens=form.registration_opens.data, registration_closes=form.registration_closes.data,
                 approval_required=form.approval_required.data, audience=form.audience.data,
                 required_sessions=form.required_sessions.data, sessions=times, actor=current_user)
-        except services.WorkshopError as exc:
+        except services.FieldError as exc:
             _field_error(form, exc)
         else:
             flash(_("The run has been scheduled. Its check-in code is %(code)s.", code=run.checkin_code), "success")
@@ -183,7 +183,7 @@ def schedule():
     return render_template("workshops/schedule.html", form=form, series=series)
 
 
-def _field_error(form, exc: services.WorkshopError) -> None:
+def _field_error(form, exc: services.FieldError) -> None:
     field = exc.field or "title"
     if field.startswith("sessions-"):
         _, n, name = field.split("-")

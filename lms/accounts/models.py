@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from ..orgs.models import Membership
 
 ROLES = ("learner", "secretariat")
-SEXES = ("female", "male", "other")  # absent (NULL) means not recorded
-LANGUAGES = ("en", "fr", "es")
 
 
 class User(UserMixin, Base):

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
+from ..common import FieldError
 from ..db import utcnow
 from ..mail import queue_mail
 from .models import LoginAttempt, PasswordReset, User, hash_token
@@ -18,12 +19,6 @@ from .models import LoginAttempt, PasswordReset, User, hash_token
 _DUMMY_HASH = None
 
 
-class AccountError(ValueError):
-    """A rule was broken; ``field`` names the form field the message belongs next to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def normalise_email(email: str) -> str:
@@ -42,7 +37,7 @@ def create_user(
 
     email = normalise_email(email)
     if find_user_by_email(session, email) is not None:
-        raise AccountError(
+        raise FieldError(
             _("An account with this email address already exists. Log in, or reset your password."),
             field="email",
         )

@@ -46,7 +46,7 @@ def signup():
                 session, email=form.email.data, name=form.name.data, password=form.password.data,
                 country=form.country.data, sex=form.sex.data, language=form.language.data,
             )
-        except services.AccountError as exc:
+        except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:
             _start_session(user)

@@ -9,7 +9,8 @@ from flask import Response, jsonify, request
 from sqlalchemy import func, select
 
 from ..registry import current_registry
-from ..db import MAX_ID, get_session
+from ..common import MAX_ID, SEX_SPLIT as _SEXES
+from ..db import get_session
 from ..orgs.models import KINDS, SECTORS, Organisation
 from ..records.models import ITEM_TYPES, CompletionRecord
 from . import ApiError, api_blueprint
@@ -214,7 +215,6 @@ CORE_PATHS = {
                               "content": {"text/csv": {"schema": STRING}}},
                       "401": UNAUTHORIZED}}},
 }
-_SEXES = ["female", "male", "other", "not_recorded"]
 SCHEMAS = {
     "Count": {"type": "object", "required": ["total", "female", "male", "other", "not_recorded"],
               "properties": {k: {"type": "integer", "minimum": 0} for k in ("total", *_SEXES)}},

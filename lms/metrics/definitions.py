@@ -41,10 +41,10 @@ from typing import Sequence
 
 from sqlalchemy import Select, and_, case, exists, func, or_, select, union_all
 
+from ..common import SEXES as SEX_KEYS
 from ..orgs.models import Organisation, OrganisationSector
 from ..records.models import CompletionRecord
 
-SEX_KEYS = ("female", "male", "other")
 
 
 @dataclass(frozen=True)

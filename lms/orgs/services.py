@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..common import FieldError
 from ..accounts.models import User, hash_token
 from ..accounts.services import normalise_email
 from ..audit import audit
@@ -24,10 +25,6 @@ from ..mail import queue_mail
 from .models import Invitation, Membership, Organisation
 
 
-class OrgError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 # -- the registry ---------------------------------------------------------------
@@ -59,11 +56,11 @@ def check_parent(session: Session, org: Organisation | None, parent_id: int | No
         return None
     parent = session.get(Organisation, parent_id)
     if parent is None or parent.status != "active":
-        raise OrgError(_("There is no active organisation with this number."), field="parent_id")
+        raise FieldError(_("There is no active organisation with this number."), field="parent_id")
     node = parent
     while node is not None:
         if org is not None and node.id == org.id:
-            raise OrgError(_("An organisation cannot be its own parent."), field="parent_id")
+            raise FieldError(_("An organisation cannot be its own parent."), field="parent_id")
         node = node.parent
     return parent
 
@@ -91,13 +88,13 @@ def save_organisation(session: Session, org: Organisation | None, data: dict, ac
 def merge_organisations(session: Session, source: Organisation, target: Organisation, actor: User) -> None:
     """Fold ``source`` into ``target``: people, children and pending invitations move."""
     if source.id == target.id:
-        raise OrgError(_("Choose a different organisation to merge into."), field="target_id")
+        raise FieldError(_("Choose a different organisation to merge into."), field="target_id")
     if target.status != "active":
-        raise OrgError(_("The organisation to merge into must be active."), field="target_id")
+        raise FieldError(_("The organisation to merge into must be active."), field="target_id")
     node = target
     while node is not None:
         if node.id == source.id:
-            raise OrgError(_("You cannot merge an organisation into one of its own members."), field="target_id")
+            raise FieldError(_("You cannot merge an organisation into one of its own members."), field="target_id")
         node = node.parent
     # A person active in both keeps the target membership; the source one ends.
     in_target = select(Membership.user_id).where(
@@ -133,10 +130,10 @@ def merge_organisations(session: Session, source: Organisation, target: Organisa
 
 def request_to_join(session: Session, user: User, org: Organisation, message: str = "") -> Membership:
     if org.status != "active":
-        raise OrgError(_("This organisation is not open for joining."))
+        raise FieldError(_("This organisation is not open for joining."))
     current = user.membership
     if current is not None and current.organisation_id == org.id:
-        raise OrgError(_("You are already a member of %(name)s.", name=org.name))
+        raise FieldError(_("You are already a member of %(name)s.", name=org.name))
     withdraw_pending(session, user)
     membership = Membership(user=user, organisation=org, role="member", status="pending", message=message or None)
     session.add(membership)
@@ -182,9 +179,9 @@ def activate_membership(session: Session, membership: Membership, actor: User | 
 
 def approve_membership(session: Session, membership: Membership, actor: User) -> None:
     if membership.status != "pending":
-        raise OrgError(_("This request has already been decided."))
+        raise FieldError(_("This request has already been decided."))
     if membership.organisation.status != "active":
-        raise OrgError(_("This organisation is not active yet."))
+        raise FieldError(_("This organisation is not active yet."))
     activate_membership(session, membership, actor)
     audit("membership.approve", membership, actor, user=membership.user_id, organisation=membership.organisation_id)
     queue_mail(
@@ -196,7 +193,7 @@ def approve_membership(session: Session, membership: Membership, actor: User) ->
 
 def reject_membership(session: Session, membership: Membership, actor: User) -> None:
     if membership.status != "pending":
-        raise OrgError(_("This request has already been decided."))
+        raise FieldError(_("This request has already been decided."))
     membership.status = "rejected"
     membership.ended_at = utcnow()
     membership.decided_by = actor
@@ -210,7 +207,7 @@ def reject_membership(session: Session, membership: Membership, actor: User) -> 
 
 def end_membership(session: Session, membership: Membership, actor: User) -> None:
     if membership.status != "active":
-        raise OrgError(_("This person is not a current member."))
+        raise FieldError(_("This person is not a current member."))
     membership.status = "ended"
     membership.ended_at = utcnow()
     audit("membership.end", membership, actor, user=membership.user_id, organisation=membership.organisation_id)
@@ -218,9 +215,9 @@ def end_membership(session: Session, membership: Membership, actor: User) -> Non
 
 def set_role(session: Session, membership: Membership, role: str, actor: User) -> None:
     if membership.status != "active":
-        raise OrgError(_("This person is not a current member."))
+        raise FieldError(_("This person is not a current member."))
     if role not in ("member", "manager"):
-        raise OrgError(_("Unknown role."))
+        raise FieldError(_("Unknown role."))
     membership.role = role
     audit("membership.role", membership, actor, user=membership.user_id, role=role)
 
@@ -230,7 +227,7 @@ def set_role(session: Session, membership: Membership, role: str, actor: User) -
 def request_new_organisation(session: Session, user: User, data: dict) -> Organisation:
     parent = check_parent(session, None, data.get("parent_id"))
     if data["kind"] == "sme" and (parent is None or parent.kind != "employers_organisation"):
-        raise OrgError(_("Choose the employers' organisation your business belongs to."), field="parent_id")
+        raise FieldError(_("Choose the employers' organisation your business belongs to."), field="parent_id")
     org = Organisation(
         name=data["name"].strip(), kind=data["kind"], country=data["country"],
         size_band=data.get("size_band") or None, parent=parent, website=data.get("website") or None,
@@ -271,7 +268,7 @@ def pending_organisations_for(session: Session, user: User) -> list[Organisation
 
 def approve_organisation(session: Session, org: Organisation, actor: User) -> None:
     if org.status != "pending":
-        raise OrgError(_("This request has already been decided."))
+        raise FieldError(_("This request has already been decided."))
     org.status = "active"
     session.flush()
     requester_membership = session.scalar(
@@ -290,7 +287,7 @@ def approve_organisation(session: Session, org: Organisation, actor: User) -> No
 
 def reject_organisation(session: Session, org: Organisation, actor: User) -> None:
     if org.status != "pending":
-        raise OrgError(_("This request has already been decided."))
+        raise FieldError(_("This request has already been decided."))
     org.status = "rejected"
     session.execute(
         update(Membership).where(Membership.organisation_id == org.id, Membership.status == "pending")
@@ -346,9 +343,9 @@ def find_invitation(session: Session, token: str) -> Invitation | None:
 
 def accept_invitation(session: Session, invitation: Invitation, user: User) -> Membership:
     if normalise_email(user.email) != invitation.email:
-        raise OrgError(_("This invitation was sent to another email address."))
+        raise FieldError(_("This invitation was sent to another email address."))
     if invitation.organisation.status != "active":
-        raise OrgError(_("This organisation is no longer active."))
+        raise FieldError(_("This organisation is no longer active."))
     invitation.accepted_at = utcnow()
     current = user.membership
     if current is not None and current.organisation_id == invitation.organisation_id:

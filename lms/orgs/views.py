@@ -79,7 +79,7 @@ def create():
     if form.validate_on_submit():
         try:
             org = services.save_organisation(get_session(), None, form.data, current_user)
-        except services.OrgError as exc:
+        except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:
             flash(_("%(name)s has been added to the registry.", name=org.name), "success")
@@ -98,7 +98,7 @@ def edit(org_id: int):
     if form.validate_on_submit():
         try:
             services.save_organisation(get_session(), org, form.data, current_user)
-        except services.OrgError as exc:
+        except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:
             flash(_("Your changes have been saved."), "success")
@@ -118,7 +118,7 @@ def merge(org_id: int):
         else:
             try:
                 services.merge_organisations(get_session(), org, target, current_user)
-            except services.OrgError as exc:
+            except services.FieldError as exc:
                 form.target_id.errors.append(str(exc))
             else:
                 flash(_("%(a)s has been merged into %(b)s.", a=org.name, b=target.name), "success")
@@ -162,7 +162,7 @@ def request_join(org_id: int):
         return render_template("lms/orgs/join_confirm.html", org=org, form=form), 422
     try:
         services.request_to_join(get_session(), current_user, org, form.message.data)
-    except services.OrgError as exc:
+    except services.FieldError as exc:
         flash(str(exc), "error")
         return redirect(url_for("lms_orgs.join"))
     flash(_("Your request to join %(org)s has been sent to its managers.", org=org.name), "success")
@@ -203,7 +203,7 @@ def request_new():
         data = dict(form.data, parent_id=form.parent_id.data or None)
         try:
             org = services.request_new_organisation(session, current_user, data)
-        except services.OrgError as exc:
+        except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc)) if exc.field else flash(str(exc), "error")
         else:
             flash(_("Thank you. %(org)s will appear once it has been approved.", org=org.name), "success")
@@ -229,7 +229,7 @@ def approve(org_id: int):
     try:
         services.approve_organisation(get_session(), org, current_user)
         flash(_("%(org)s has been approved.", org=org.name), "success")
-    except services.OrgError as exc:
+    except services.FieldError as exc:
         flash(str(exc), "error")
     return redirect(url_for("lms_orgs.requests"))
 
@@ -244,7 +244,7 @@ def reject(org_id: int):
     try:
         services.reject_organisation(get_session(), org, current_user)
         flash(_("The request for %(org)s has been declined.", org=org.name), "info")
-    except services.OrgError as exc:
+    except services.FieldError as exc:
         flash(str(exc), "error")
     return redirect(url_for("lms_orgs.requests"))
 
@@ -273,7 +273,7 @@ def _decide(membership_id: int, action):
         abort(400)
     try:
         action(get_session(), membership)
-    except services.OrgError as exc:
+    except services.FieldError as exc:
         flash(str(exc), "error")
     return redirect(url_for("lms_orgs.members", org_id=membership.organisation_id))
 
@@ -368,7 +368,7 @@ def accept_invitation(token: str):
             abort(400)
         try:
             services.accept_invitation(session, invitation, current_user)
-        except services.OrgError as exc:
+        except services.FieldError as exc:
             flash(str(exc), "error")
             return redirect(url_for("lms_orgs.mine"))
         flash(_("Welcome to %(org)s.", org=invitation.organisation.name), "success")

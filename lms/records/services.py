@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ..common import CODE_ALPHABET
 from ..db import utcnow
 from .models import ITEM_TYPES, CompletionRecord
 
@@ -24,7 +25,6 @@ __all__ = [
 
 #: No 0/O, 1/I: a code read aloud or copied by hand cannot be mistaken. 32 symbols,
 #: 12 of them: 60 bits, far beyond guessing.
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
 CODE_GROUP = 4
 REASON_MAX = 300
