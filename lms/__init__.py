@@ -85,6 +85,8 @@ class LMSState:
     #: checks the LMS's own forms; never registered as the host's CSRF guard
     csrf: CSRFProtect = field(default_factory=CSRFProtect)
     login_manager: LoginManager | None = None
+    #: the Jinja environment email templates are rendered in (made on first use)
+    mail_env: object = None
 
 
 class LMS:

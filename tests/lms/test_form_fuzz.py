@@ -407,7 +407,7 @@ def _routes():
         c.world.manager, _form(c, CancelRunForm)))
     r["lms_workshops.decline"] = Route(lambda c: Target(f"/workshops/decline/{_decline_token(c)}"))
     for action, status in (("approve", "pending"), ("reject", "pending"), ("cancel_registration", "confirmed")):
-        r[f"workshops.{action}"] = Route(lambda c, action=action, status=status: Target(
+        r[f"lms_workshops.{action}"] = Route(lambda c, action=action, status=status: Target(
             f"/workshops/registrations/{_registration(c.session, c.world.run, fresh_user(c), status).id}/"
             + action.replace("_registration", ""), c.world.manager))
     # -- attendance
