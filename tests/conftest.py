@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from lms import create_app
 from lms.db import Base
-from lms.models import load_all
+from lms.schema import load_models
 
 from .support.postgres import Cluster
 
-load_all()
+load_models()
 
 
 def pytest_configure(config):

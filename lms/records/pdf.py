@@ -144,8 +144,10 @@ def certificate_pdf(record, verify_url: str) -> bytes:
     pdf.ln(3)
     pdf.centred(name, 26, "B", height=12)
     pdf.ln(3)
-    completed = (_("has completed the workshop") if record.item_type == "workshop"
-                 else _("has completed the course"))
+    from ..registry import current_registry
+
+    kind = current_registry().record_kinds.get(record.item_type)
+    completed = str(kind.certificate_phrase) if kind else _("has completed")
     pdf.centred(completed, 13, color=muted)
     pdf.ln(3)
     pdf.centred(record.item_title, 18, "B", height=9)
