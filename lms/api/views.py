@@ -12,7 +12,7 @@ from ..registry import current_registry
 from ..common import MAX_ID, SEX_SPLIT as _SEXES
 from ..db import get_session
 from ..orgs.models import KINDS, SECTORS, Organisation
-from ..records.models import ITEM_TYPES, CompletionRecord
+from ..records.models import CompletionRecord
 from . import ApiError, api_blueprint
 
 bp = api_blueprint("lms_api", __name__)
@@ -237,7 +237,7 @@ SCHEMAS = {
         "organisation_id": nullable(INTEGER), "organisation_kind": nullable(STRING),
         "parent_organisation_id": nullable(INTEGER), "parent_organisation_kind": nullable(STRING),
         "country": nullable(STRING), "sex": {"type": "string", "enum": _SEXES},
-        "item_type": {"type": "string", "enum": list(ITEM_TYPES)}, "item_id": INTEGER, "item_key": STRING,
+        "item_type": {"type": "string", "description": "The kind of record: course, workshop, or another kind a feature declares"}, "item_id": INTEGER, "item_key": STRING,
         "item_version": INTEGER, "language": nullable(STRING), "score": nullable({"type": "number"}),
         "completed_at": DATE_TIME, "certificate_code": nullable(STRING),
         "expires_at": nullable(DATE_TIME), "revoked_at": nullable(DATE_TIME)}},
