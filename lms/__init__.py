@@ -247,7 +247,7 @@ def _commit_at_edge(response: Response) -> Response:
     session = g.get("lms_session")
     if session is None:
         return response
-    if response.status_code < 400 and not g.get("lms_rollback"):
+    if response.status_code < 400:
         session.commit()
     else:
         session.rollback()

@@ -267,3 +267,16 @@ def test_course_columns_list_each_course_with_its_latest_title(session):
     # by title; the workshop is not a course; zz-basics takes its latest record's title
     assert course_columns(session) == [("zz-basics", "A renamed course"), ("aa-advanced", "Advanced"),
                                        ("mm-middle", "Middle")]
+
+
+def test_the_certificates_column_counts_those_valid_today(session, app, world):
+    """Revoked and expired certificates are not valid; the column counts the others."""
+    sme = world["sme_a"]
+    record(session, sme, recent(4), person="yaw", person_name="Yaw Darko", sex="male", item_key="c1",
+           item_title="Course One", expires_at=NOW - timedelta(days=1))
+    record(session, sme, recent(3), person="efua", person_name="Efua Sarpong", sex="female", item_key="c1",
+           item_title="Course One", expires_at=NOW + timedelta(days=300))
+    session.commit()
+    _table, rows = _rows(session, app, period=THIS_YEAR)
+    a = rows["Adom Cocoa"]
+    assert (a.completions, a.certificates) == (5, 3)  # of the 5 this year, one revoked and one expired
