@@ -20,7 +20,7 @@ from lms.db import utcnow
 from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
 
-from .models import ATTENDANCE_METHODS, Attendance, CalendarFeed, Evaluation, Registration, RunSession, WorkshopRun
+from .models import ATTENDANCE_METHODS, CHECKIN_ALPHABET, Attendance, CalendarFeed, Evaluation, Registration, RunSession, WorkshopRun
 from .registration import lock_run
 
 #: Doors open early and people linger: a session is "in progress" for check-in this
@@ -123,9 +123,6 @@ def normalise_room_code(text: str | None) -> str:
     return "".join(ch for ch in (text or "").upper() if ch not in " -\t")
 
 
-ROOM_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-
-
 def session_room_code(run, run_session) -> str:
     """The code shown in the room for one session: derived from the run's secret and the
     session, so a code seen at one session does not check anyone in to another."""
@@ -133,7 +130,7 @@ def session_room_code(run, run_session) -> str:
     import hmac
 
     digest = hmac.new(run.checkin_code.encode(), f"session-{run_session.id}".encode(), hashlib.sha256).digest()
-    return "".join(ROOM_CODE_ALPHABET[b % len(ROOM_CODE_ALPHABET)] for b in digest[:6])
+    return "".join(CHECKIN_ALPHABET[b % len(CHECKIN_ALPHABET)] for b in digest[:6])
 
 
 def self_check_in(session: Session, registration: Registration, code: str, now: datetime | None = None) -> bool:

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.accounts.models import User
-from lms.common import CODE_ALPHABET
 from lms.db import utcnow
 from lms.demo import DOMAIN
 from lms.orgs.models import Membership, Organisation
@@ -94,7 +93,7 @@ def _demo_runs(session, m, series, rng, now, echo) -> None:
             run = m.WorkshopRun(series_id=series.id, host_organisation_id=eo.id, title=series.title,
                                 language="fr" if eo.country in ("CI", "CD") else "en", country=eo.country,
                                 venue=f"{eo.name}, conference room", timezone=zones.get(eo.country, "UTC"),
-                                capacity=capacity, audience="members", checkin_code="".join(rng.choices(CODE_ALPHABET, k=6)))
+                                capacity=capacity, audience="members", checkin_code="".join(rng.choices(m.CHECKIN_ALPHABET, k=6)))
             run.sessions = [m.RunSession(title=s.title, starts_at=first + timedelta(days=7 * i),
                                          ends_at=first + timedelta(days=7 * i, hours=2)) for i, s in enumerate(series.sessions)]
             session.add(run)

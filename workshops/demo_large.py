@@ -21,9 +21,9 @@ from sqlalchemy.orm import selectinload
 from lms.demo_large import LargeDemo, LargeDemoError
 from lms.records.models import CompletionRecord
 
-from .attendance import ROOM_CODE_ALPHABET
 from .models import (
-    STAKEHOLDER_CATEGORIES, Attendance, Evaluation, Registration, RunSession, WorkshopRun, WorkshopSeries,
+    CHECKIN_ALPHABET, STAKEHOLDER_CATEGORIES, Attendance, Evaluation, Registration, RunSession, WorkshopRun,
+    WorkshopSeries,
 )
 
 WORKSHOP_SHARE = 0.25
@@ -251,7 +251,7 @@ def _plan_run(ctx: LargeDemo, series: WorkshopSeries, host, count: int, pools: _
         "registration_closes_at": first_start - timedelta(hours=1) if rng.random() < 0.6 else None,
         "approval_required": approval, "audience": "members" if members_only else "open", "required_sessions": None,
         "status": "cancelled" if cancelled_at else "scheduled",
-        "checkin_code": "".join(rng.choices(ROOM_CODE_ALPHABET, k=6)), "created_by_id": host.manager_id,
+        "checkin_code": "".join(rng.choices(CHECKIN_ALPHABET, k=6)), "created_by_id": host.manager_id,
         "created_at": min(opens - timedelta(days=rng.uniform(1, 30)), now - timedelta(days=1)).replace(microsecond=0),
         "cancelled_at": cancelled_at,
     }

@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import User
+from lms.common import CODE_ALPHABET
 from lms.db import Base, UTCDateTime, utcnow
 from lms.orgs.models import Organisation
 
@@ -19,6 +20,10 @@ STAKEHOLDER_CATEGORIES = (
 )
 RUN_AUDIENCES = ("open", "members")
 ATTENDANCE_METHODS = ("roster", "qr", "self")
+#: The letters of run check-in codes and session room codes: the shared code alphabet
+#: without L, which a projector or a phone screen makes look like 1 or I. Room codes
+#: are derived from it, so changing it changes every session's code.
+CHECKIN_ALPHABET = CODE_ALPHABET.replace("L", "")
 
 
 class WorkshopSeries(Base):

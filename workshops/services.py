@@ -17,16 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from lms.audit import audit
-from lms.common import CODE_ALPHABET, FieldError
+from lms.common import FieldError
 from lms.db import utcnow
 from lms.orgs.models import Organisation
 
-from .models import Registration, RunSession, SeriesSession, WorkshopRun, WorkshopSeries
+from .models import CHECKIN_ALPHABET, Registration, RunSession, SeriesSession, WorkshopRun, WorkshopSeries
 from .registration import SEATED
-
-#: Letters and digits nobody confuses when reading them off a screen (no 0/O, 1/I/L).
-
-
 
 
 # -- who may do what ------------------------------------------------------------------
@@ -155,7 +151,7 @@ def from_utc(value: datetime, zone: str) -> datetime:
 
 
 def new_checkin_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+    return "".join(secrets.choice(CHECKIN_ALPHABET) for _ in range(6))
 
 
 def create_run(session: Session, series: WorkshopSeries, host: Organisation, *, title: str, language: str,
