@@ -1,4 +1,13 @@
-"""Courses, lessons and quizzes: the catalogue feature of the LMS."""
+"""Courses, lessons and quizzes: the catalogue feature of the LMS.
+
+models       courses as imported, and what learners do with them
+services/    the rules (catalogue, learning, completion, attempts, their locks, pages)
+views/       the pages (blueprint ``lms_courses``); forms: what they read
+api          the JSON API's catalogue and the raw exports; metrics: the capacity metrics
+content      the content importer (content_checks, content_values, quiz/checks: its checks)
+demo_large   the courses' part of the large demo data set
+quiz/        the quiz engine and the question types
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,35 +19,27 @@ CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
 
 def setup(registry) -> None:
-    from lms.registry import MenuEntry
-
-    from .importer import import_content
-    from .views import bp
-
-    registry.add_blueprint(bp, "/courses")
+    # Imported here, not at the top: importing the package (for CONTENT_DIR, or its
+    # models) must not load its views, nor the core's registry.
+    from lms.registry import ActivityColumn, MenuEntry
 
     from .api import API_PATHS
     from .api import bp as api_bp
+    from .content import import_content
+    from .demo_large import generate_large_demo
+    from .metrics import enrolments_by_organisation, metric_section, refresh_pairs_after_flush
+    from .views import bp
 
+    registry.add_blueprint(bp, "/courses")
     registry.add_blueprint(api_bp, "/api/v1")
     registry.api_paths.update(API_PATHS)
     registry.add_menu(MenuEntry("lms_courses.catalogue", lambda: _l("Courses"), "all", order=10))
     registry.add_menu(MenuEntry("lms_courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
     registry.add_content_importer("courses", import_content)
-
-    from .models import refresh_pairs_after_flush
-
+    # Only for attempts written through the ORM outside the services; it takes no lock.
     registry.add_session_listener("after_flush", refresh_pairs_after_flush)
-
-    from .demo_large import generate_large_demo
-
     # Last: it writes whatever remains of the completion records target.
     registry.add_large_demo_generator(generate_large_demo, order=90)
-
-    from lms.registry import ActivityColumn
-
-    from .metrics import enrolments_by_organisation, metric_section
-
     registry.add_metric_section(metric_section)
     from lms.registry import Metric, RecordKind
 

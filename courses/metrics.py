@@ -9,8 +9,8 @@ registry has it now: enrolments keep no kind snapshot), ``course`` the course sl
 from __future__ import annotations
 
 from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy.orm import Session, attributes
 
-from lms.accounts.models import User
 from lms.metrics.definitions import (
     Filters, Period, organisation_has_sector, organisation_is_kind, split_by_sex,
 )
@@ -72,17 +72,17 @@ def refresh_knowledge_gain_pairs(connection, user_ids=None) -> None:
     A pair is the person's FIRST graded pre-test attempt at a course and their counting
     final attempt, their HIGHEST-scoring graded final attempt (the earliest of equal
     scores); attempts of any version of the course pair up. People without both have no
-    row. On PostgreSQL the people's rows in lms_users are locked first, so two
-    transactions grading the same person's attempts rewrite the pairs one after the
-    other, the second seeing the first's attempts (SQLite's single writer does the same).
+    row.
+
+    It takes no lock: two transactions rewriting one person's pairs at once would each
+    miss the other's attempts, so the caller holds the person's row lock
+    (``courses.services.locks.lock_person``; SQLite's single writer does the same).
     """
     pairs = KnowledgeGainPair.__table__
     if user_ids is None:
         connection.execute(delete(pairs))
     else:
         user_ids = sorted(user_ids)
-        if connection.dialect.name != "sqlite":  # SQLite has no row locks: its writer is alone already
-            connection.execute(select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update())
         connection.execute(delete(pairs).where(pairs.c.user_id.in_(user_ids)))
     final = _ranked_attempts("final", FINAL_ORDER, user_ids)
     pre = _ranked_attempts("pretest", PRETEST_ORDER, user_ids)
@@ -94,6 +94,32 @@ def refresh_knowledge_gain_pairs(connection, user_ids=None) -> None:
     )
     connection.execute(insert(pairs).from_select(
         ["user_id", "course_id", "pretest_score", "final_score", "final_at", "final_language"], rows))
+
+
+def _graded_fields_changed(attempt: QuizAttempt) -> bool:
+    return any(attributes.get_history(attempt, name).has_changes()
+               for name in ("score", "submitted_at", "quiz_id"))
+
+
+def refresh_pairs_after_flush(session: Session, _flush_context) -> None:
+    """Keep the pairs of attempts written through the ORM outside the services.
+
+    Attached to the LMS's own sessionmaker (``courses.setup``), never to SQLAlchemy's
+    Session class: a host's sessions flushing their own models run none of this.
+
+    It takes no lock (nothing locks inside a flush hook): a writer that may race another
+    for the same person takes the person's lock first, as the services do
+    (``courses.services.locks``). The services write attempts with UPDATE statements, so
+    their grading does not pass through here.
+
+    In ``after_flush`` the session's new, dirty and deleted sets and the attributes'
+    history still show what the flush wrote. An attempt only started (not graded) changes
+    no pair, so starting a quiz costs nothing here."""
+    users = {a.user_id for a in session.new if isinstance(a, QuizAttempt) and a.score is not None}
+    users |= {a.user_id for a in session.dirty if isinstance(a, QuizAttempt) and _graded_fields_changed(a)}
+    users |= {a.user_id for a in session.deleted if isinstance(a, QuizAttempt)}
+    if users:
+        refresh_knowledge_gain_pairs(session.connection(), users)
 
 
 def knowledge_gain(session, period: Period, filters: Filters) -> dict:

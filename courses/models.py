@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import User
 from lms.db import Base, UTCDateTime, utcnow
@@ -205,9 +205,12 @@ class KnowledgeGainPair(Base):
     ranking every attempt ever made (see ``courses.metrics.knowledge_gain`` for the rule).
 
     Derived data: ``courses.metrics.refresh_knowledge_gain_pairs`` rewrites a person's
-    rows from their attempts, in the same transaction as any flush that grades, changes
-    or deletes one of their attempts (``refresh_pairs_after_flush`` below); bulk loads that
-    bypass the ORM call it themselves.
+    rows from their attempts, in the transaction that changes them. The services that
+    grade attempts call it themselves, under the person's lock
+    (``courses.services.attempts``); writes of attempts through the ORM outside them (demo
+    data, tests, a fix made in a shell) are followed by the flush listener
+    ``courses.metrics.refresh_pairs_after_flush``; bulk loads that bypass the ORM call it
+    themselves.
     """
 
     __tablename__ = "lms_knowledge_gain_pairs"
@@ -222,24 +225,3 @@ class KnowledgeGainPair(Base):
     final_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: The language of the course version whose final quiz that attempt was.
     final_language: Mapped[str] = mapped_column(String(5))
-
-
-def _graded_fields_changed(attempt: QuizAttempt) -> bool:
-    return any(attributes.get_history(attempt, name).has_changes()
-               for name in ("score", "submitted_at", "quiz_id"))
-
-
-def refresh_pairs_after_flush(session: Session, _flush_context) -> None:
-    """Attached to the LMS's own sessionmaker (``courses.setup``), never to SQLAlchemy's
-    Session class: a host's sessions flushing their own models run none of this.
-
-    In ``after_flush`` the session's new, dirty and deleted sets and the attributes'
-    history still show what the flush wrote. An attempt only started (not graded) changes
-    no pair, so starting a quiz costs nothing here."""
-    users = {a.user_id for a in session.new if isinstance(a, QuizAttempt) and a.score is not None}
-    users |= {a.user_id for a in session.dirty if isinstance(a, QuizAttempt) and _graded_fields_changed(a)}
-    users |= {a.user_id for a in session.deleted if isinstance(a, QuizAttempt)}
-    if users:
-        from .metrics import refresh_knowledge_gain_pairs
-
-        refresh_knowledge_gain_pairs(session.connection(), users)

@@ -2,9 +2,10 @@
 
 A type knows how to check an authored question (``validate``), how to lay it out
 for one attempt (``layout``: option order and the opaque tokens that stand for
-options in the page), what the page may show (``present``: never the key), how to
-read the submitted form (``parse``), how to score a response (``score``, 0 to 1)
-and how to describe the right answer after grading (``solution``).
+options in the page), what the page may show (``present``: never the key), which
+form fields the attempt's form has for it (``fields``, see ``courses.forms``), how
+to read a response from those fields' values (``parse``), how to score a response
+(``score``, 0 to 1) and how to describe the right answer after grading (``solution``).
 
 Options reach the browser only as random per-attempt tokens, so neither their
 values nor their order give the answer away.
@@ -19,6 +20,7 @@ from random import Random
 from typing import Any
 
 from flask_babel import gettext as _
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 
 Problems = list[tuple[str | None, str]]  # (key the problem is on, message)
 
@@ -50,6 +52,12 @@ class QuestionType:
 
     def present(self, spec: dict, layout: dict) -> dict:
         return {}
+
+    def fields(self, name: str, layout: dict) -> dict:
+        """The form fields for this question in one attempt, by field name: free text
+        unless the type says otherwise. Choices are the attempt's tokens; a value that is
+        none of them is not an error of the form, it is dropped by ``parse``."""
+        return {name: StringField()}
 
     def parse(self, form, field: str, layout: dict) -> Any:
         value = form.get(field, "")
@@ -92,6 +100,9 @@ class _OptionsType(QuestionType):
 
     def present(self, spec, layout):
         return {"options": [(token, spec["options"][i]["text"]) for token, i in layout["options"]]}
+
+    def fields(self, name, layout):
+        return {name: RadioField(choices=[t for t, _ in layout["options"]], validate_choice=False)}
 
     def _index(self, layout, token):
         return next((i for t, i in layout["options"] if t == token), None)
@@ -136,6 +147,9 @@ class MultipleChoice(_OptionsType):
                 problems.append(("options", "a multiple-choice question needs at least one correct option"))
         return problems
 
+    def fields(self, name, layout):
+        return {name: SelectMultipleField(choices=[t for t, _ in layout["options"]], validate_choice=False)}
+
     def parse(self, form, field, layout):
         values = form.getlist(field) if hasattr(form, "getlist") else form.get(field, [])
         valid = {t for t, _ in layout["options"]}
@@ -165,6 +179,9 @@ class TrueFalse(QuestionType):
 
     def present(self, spec, layout):
         return {"options": [("true", _("True")), ("false", _("False"))]}
+
+    def fields(self, name, layout):
+        return {name: RadioField(choices=["true", "false"], validate_choice=False)}
 
     def parse(self, form, field, layout):
         value = form.get(field, "")
@@ -215,6 +232,10 @@ class Matching(QuestionType):
             "lefts": [(str(i), spec["pairs"][i]["left"]) for i in layout["lefts"]],
             "rights": [(t, spec["pairs"][i]["right"]) for t, i in layout["rights"]],
         }
+
+    def fields(self, name, layout):
+        rights = [t for t, _ in layout["rights"]]
+        return {f"{name}-{i}": SelectField(choices=rights, validate_choice=False) for i in layout["lefts"]}
 
     def parse(self, form, field, layout):
         valid = {t for t, _ in layout["rights"]}
@@ -339,4 +360,3 @@ class Scale(QuestionType):
 QUESTION_TYPES: dict[str, QuestionType] = {
     t.name: t for t in (SingleChoice(), MultipleChoice(), TrueFalse(), Matching(), Numeric(), ShortText(), Scale())
 }
-GRADED_TYPES = tuple(name for name, t in QUESTION_TYPES.items() if t.graded)

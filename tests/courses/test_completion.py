@@ -12,7 +12,7 @@ from courses.models import Question, Quiz
 from courses.quiz import engine
 from lms.db import get_session, utcnow
 from lms.records.models import CompletionRecord
-from tests.courses.test_quiz_engine import right_answers
+from tests.courses.test_quiz_engine import form_answers, right_answers
 from tests.factories import make_course, make_org, make_user
 
 
@@ -27,8 +27,8 @@ def _complete(s, user, course):
     for lesson in enrolment.version.lessons:
         services.mark_read(s, enrolment, lesson)
     quiz = enrolment.version.quiz("final")
-    attempt = engine.start_attempt(s, user, quiz)
-    engine.submit_attempt(s, attempt, right_answers(s, attempt))
+    attempt = services.start_attempt(s, user, quiz)
+    services.submit_attempt(s, attempt, right_answers(s, attempt))
     return enrolment
 
 
@@ -50,8 +50,8 @@ def test_passing_before_reading_completes_on_the_last_lesson(ctx):
     user = make_user(ctx)
     enrolment = services.enrol(ctx, user, course)
     quiz = enrolment.version.quiz("final")
-    attempt = engine.start_attempt(ctx, user, quiz)
-    engine.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
+    attempt = services.start_attempt(ctx, user, quiz)
+    services.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
     assert records(ctx) == []
     for lesson in enrolment.version.lessons:
         services.mark_read(ctx, enrolment, lesson)
@@ -78,8 +78,8 @@ def test_recertification_after_expiry_needs_a_new_pass(ctx):
     assert len(records(ctx)) == 1
     # A new pass does.
     quiz = enrolment.version.quiz("final")
-    attempt = engine.start_attempt(ctx, user, quiz)
-    engine.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
+    attempt = services.start_attempt(ctx, user, quiz)
+    services.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
     assert len(records(ctx)) == 2 and records(ctx)[1].expires_at > utcnow()
 
 
@@ -107,9 +107,9 @@ def test_self_assessment_profile_and_advice(ctx, client):
     user = make_user(ctx)
     services.enrol(ctx, user, course)
     ctx.flush()
-    attempt = engine.start_attempt(ctx, user, quiz)
+    attempt = services.start_attempt(ctx, user, quiz)
     ids = [q.id for q, _ in engine.questions_of(ctx, attempt)]
-    engine.submit_attempt(ctx, attempt, MultiDict({f"q{ids[0]}": "3", f"q{ids[1]}": "1"}))
+    services.submit_attempt(ctx, attempt, form_answers(ctx, attempt, MultiDict({f"q{ids[0]}": "3", f"q{ids[1]}": "1"})))
     profile = {p["dimension"]: (p["score"], p["weak"]) for p in attempt.result["profile"]}
     assert profile == {"Commodity focus": (3, False), "Participation": (1, True), "Reporting": (None, True)}
     assert attempt.score == pytest.approx(100 * 4 / 9, abs=0.01) and attempt.passed is None
@@ -131,9 +131,9 @@ def test_a_rating_outside_the_scale_counts_as_not_rated(ctx):
                      spec={"dimension": "Participation", "advice": "Advice."}))
     user = make_user(ctx)
     ctx.flush()
-    attempt = engine.start_attempt(ctx, user, quiz)
+    attempt = services.start_attempt(ctx, user, quiz)
     qid = engine.questions_of(ctx, attempt)[0][0].id
-    engine.submit_attempt(ctx, attempt, MultiDict({f"q{qid}": "9999"}))
+    services.submit_attempt(ctx, attempt, form_answers(ctx, attempt, MultiDict({f"q{qid}": "9999"})))
     assert attempt.result["profile"][0]["score"] is None and attempt.score == 0.0
 
 
@@ -144,7 +144,7 @@ def test_recertification_opens_new_attempts_when_all_were_used(ctx):
     user = make_user(ctx)
     enrolment = _complete(ctx, user, course)
     quiz = enrolment.version.quiz("final")
-    assert not engine.availability(ctx, user, quiz).can_start  # the one attempt is used
+    assert not services.availability(ctx, user, quiz).can_start  # the one attempt is used
     [record] = records(ctx)
     shift = timedelta(days=400)
     record.completed_at -= shift
@@ -153,8 +153,8 @@ def test_recertification_opens_new_attempts_when_all_were_used(ctx):
         old.started_at -= shift
         old.submitted_at -= shift
     ctx.flush()
-    assert engine.availability(ctx, user, quiz).can_start  # expired: a new attempt for renewal
-    attempt = engine.start_attempt(ctx, user, quiz)
+    assert services.availability(ctx, user, quiz).can_start  # expired: a new attempt for renewal
+    attempt = services.start_attempt(ctx, user, quiz)
     assert attempt.number == 2
-    engine.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
+    services.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
     assert len(records(ctx)) == 2

@@ -103,11 +103,11 @@ def test_double_submit_over_http_records_one_attempt(client, session):
 
 
 def _answer_everything_right(client, session, url):
-    from tests.courses.test_quiz_engine import right_answers
+    from tests.courses.test_quiz_engine import right_form
 
     session.refresh_all()
     attempt = session.scalar(select(QuizAttempt).order_by(QuizAttempt.id.desc()))
-    form = right_answers(session, attempt)
+    form = right_form(session, attempt)
     data = {k: form.getlist(k) for k in form}
     data["action"] = "submit"
     return client.post(url, data=data)

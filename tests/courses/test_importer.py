@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import func, select
 
 from courses import CONTENT_DIR
-from courses.importer import (
+from courses.content import (
     ContentError, Problem, content_hash, import_content, import_course, validate_course_folder,
 )
 from courses.models import Course, CourseVersion, Enrolment, Lesson, Question, Quiz

@@ -1,6 +1,7 @@
 """The stored knowledge-gain pairs follow every change to the graded attempts, on
-SQLite and PostgreSQL: through the quiz engine, through plain ORM writes (in any mix of
-inserts, updates and deletes) and when two transactions grade one person at once."""
+SQLite and PostgreSQL: through the services that hand attempts in, through plain ORM
+writes (in any mix of inserts, updates and deletes: the flush listener) and when two
+transactions hand in one person's attempts at once (the service's lock)."""
 from __future__ import annotations
 
 import random
@@ -8,12 +9,11 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
 
+from courses import services
 from courses.metrics import refresh_knowledge_gain_pairs
 from courses.models import KnowledgeGainPair, QuizAttempt
-from courses.quiz import engine
-from lms.db import get_session, write_lock
+from lms.db import get_session
 from tests.courses.test_quiz_engine import right_answers
 from tests.factories import make_course, make_user
 
@@ -27,7 +27,7 @@ def _pairs(session) -> dict:
     return {(u, c): (pre, final, at, lang) for u, c, pre, final, at, lang in rows}
 
 
-def test_the_engine_keeps_the_pair(app):
+def test_handing_in_keeps_the_pair(app):
     with app.test_request_context(method="POST"):
         s = get_session()
         course = make_course(s, pretest=True)
@@ -36,18 +36,18 @@ def test_the_engine_keeps_the_pair(app):
         version = course.current_version
         pre, final = version.quiz("pretest"), version.quiz("final")
 
-        attempt = engine.start_attempt(s, user, final)
+        attempt = services.start_attempt(s, user, final)
         assert _pairs(s) == {}  # starting a quiz writes no pair
-        engine.submit_attempt(s, attempt, right_answers(s, attempt))
+        services.submit_attempt(s, attempt, right_answers(s, attempt))
         assert _pairs(s) == {}  # a final without a pre-test is no pair
 
-        p = engine.start_attempt(s, user, pre)
-        engine.submit_attempt(s, p, MultiDict())  # the pre-test unanswered: 0
+        p = services.start_attempt(s, user, pre)
+        services.submit_attempt(s, p, {})  # the pre-test unanswered: 0
         best_at = attempt.submitted_at
         assert _pairs(s) == {(user.id, course.id): (0.0, 100.0, best_at, "en")}
 
-        again = engine.start_attempt(s, user, final)
-        engine.submit_attempt(s, again, MultiDict())  # a worse final does not count
+        again = services.start_attempt(s, user, final)
+        services.submit_attempt(s, again, {})  # a worse final does not count
         s.commit()
         assert _pairs(s) == {(user.id, course.id): (0.0, 100.0, best_at, "en")}
 
@@ -108,9 +108,11 @@ def test_random_writes_keep_the_pairs_equal_to_the_rule(session):
 
 
 def test_two_transactions_grading_one_person(app, session):
-    """A grades a final of 90 and holds its transaction open; B grades a final of 60 for
-    the same person meanwhile. B waits for A (the user's row lock on PostgreSQL, the
-    write lock on SQLite) and then sees A's attempt: the pair keeps 90, nothing fails."""
+    """A hands in a final that scores 100 and holds its transaction open; B hands in
+    another final of the same person, scoring 0, meanwhile. B waits for A (in
+    ``submit_attempt``: the person's row lock on PostgreSQL, the write lock on SQLite)
+    and then sees A's attempt: the pair keeps 100, nothing fails. Without the row lock,
+    B would rewrite the pair from a snapshot without A's attempt, and collide with A's."""
     course = make_course(session, pretest=True)
     user = make_user(session)
     version = course.current_version
@@ -118,19 +120,24 @@ def test_two_transactions_grading_one_person(app, session):
     session.add(QuizAttempt(user_id=user.id, quiz_id=pre_id, number=1, status="submitted", layout={},
                             score=20.0, submitted_at=T0, started_at=T0))
     session.commit()
+    with app.test_request_context(method="POST"):
+        s = get_session()
+        first = services.start_attempt(s, s.merge(user), s.get(type(version), version.id).quiz("final"))
+        second = QuizAttempt(user_id=user.id, quiz_id=final_id, number=2, status="in_progress",
+                             started_at=first.started_at, layout=first.layout, answers={})
+        s.add(second)
+        s.commit()
+        first_id, second_id = first.id, second.id
     user_id = user.id
-    a_flushed, b_started = threading.Event(), threading.Event()
+    a_handed_in, b_started = threading.Event(), threading.Event()
     errors = []
 
-    def grade(number, score, before_commit=None):
+    def hand_in(attempt_id, answers_of, before_commit=None):
         try:
-            with app.app_context():
+            with app.test_request_context(method="POST"):
                 s = get_session()
-                write_lock(s)
-                moment = T0 + timedelta(hours=number)
-                s.add(QuizAttempt(user_id=user_id, quiz_id=final_id, number=number, status="submitted", layout={},
-                                  score=score, submitted_at=moment, started_at=moment))
-                s.flush()
+                attempt = s.get(QuizAttempt, attempt_id)
+                services.submit_attempt(s, attempt, answers_of(s, attempt))
                 if before_commit:
                     before_commit()
                 s.commit()
@@ -138,17 +145,19 @@ def test_two_transactions_grading_one_person(app, session):
             errors.append(exc)
 
     def hold_until_b_waits():
-        a_flushed.set()
+        a_handed_in.set()
         b_started.wait(timeout=10)
         threading.Event().wait(0.5)  # B is now blocked behind A
 
-    a = threading.Thread(target=grade, args=(1, 90.0, hold_until_b_waits))
+    a = threading.Thread(target=hand_in, args=(first_id, right_answers, hold_until_b_waits))
     a.start()
-    assert a_flushed.wait(timeout=10)
-    b = threading.Thread(target=lambda: (b_started.set(), grade(2, 60.0)))
+    assert a_handed_in.wait(timeout=10)
+    b = threading.Thread(target=lambda: (b_started.set(), hand_in(second_id, lambda s, attempt: {})))
     b.start()
     a.join(timeout=30)
     b.join(timeout=30)
     assert errors == []
     session.refresh_all()
-    assert _pairs(session) == {(user_id, course.id): (20.0, 90.0, T0 + timedelta(hours=1), "en")}
+    scores = {a.id: (a.score, a.submitted_at) for a in session.scalars(select(QuizAttempt))}
+    assert scores[first_id][0] == 100.0 and scores[second_id][0] == 0.0
+    assert _pairs(session) == {(user_id, course.id): (20.0, 100.0, scores[first_id][1], "en")}

@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from courses import services
+from courses.forms import AttemptForm
 from courses.models import QuizAttempt
 from courses.quiz import engine
 from lms.db import get_session, utcnow
@@ -27,7 +29,17 @@ def _setup(session, **settings):
     return course.current_version.quiz("final"), user
 
 
-def right_answers(session, attempt) -> MultiDict:
+def form_answers(session, attempt, formdata: MultiDict) -> dict:
+    """What the attempt's form reads from the fields posted."""
+    return AttemptForm.for_attempt(session, attempt, formdata=formdata).answers()
+
+
+def right_answers(session, attempt) -> dict:
+    """The answers of a learner who knows everything, read through the attempt's form."""
+    return form_answers(session, attempt, right_form(session, attempt))
+
+
+def right_form(session, attempt) -> MultiDict:
     """Fill the form the way a learner who knows everything would."""
     form = MultiDict()
     for question, layout in engine.questions_of(session, attempt):
@@ -52,57 +64,57 @@ def right_answers(session, attempt) -> MultiDict:
 
 def test_all_right_scores_100_and_passes(ctx):
     quiz, user = _setup(ctx)
-    attempt = engine.start_attempt(ctx, user, quiz)
-    engine.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
+    attempt = services.start_attempt(ctx, user, quiz)
+    services.submit_attempt(ctx, attempt, right_answers(ctx, attempt))
     assert (attempt.status, attempt.score, attempt.passed) == ("submitted", 100.0, True)
 
 
 def test_empty_submission_scores_zero(ctx):
     quiz, user = _setup(ctx)
-    attempt = engine.submit_attempt(ctx, engine.start_attempt(ctx, user, quiz), MultiDict())
+    attempt = services.submit_attempt(ctx, services.start_attempt(ctx, user, quiz), {})
     assert (attempt.score, attempt.passed) == (0.0, False)
 
 
 def test_pool_draw_and_shuffle_are_fixed_for_the_attempt(ctx):
     questions = [("true_false", f"Statement {n}", {"answer": n % 2 == 0}) for n in range(24)]
     quiz, user = _setup(ctx, questions=questions, draw=10, shuffle_questions=True, shuffle_options=True)
-    attempt = engine.start_attempt(ctx, user, quiz)
+    attempt = services.start_attempt(ctx, user, quiz)
     ids = [q.id for q, _ in engine.questions_of(ctx, attempt)]
     assert len(ids) == len(set(ids)) == 10
     # Reloading returns the same attempt, same order.
-    again = engine.start_attempt(ctx, user, quiz)
+    again = services.start_attempt(ctx, user, quiz)
     assert again.id == attempt.id and [q.id for q, _ in engine.questions_of(ctx, again)] == ids
 
 
 def test_attempts_allowed(ctx):
     quiz, user = _setup(ctx, attempts_allowed=2)
     for _ in range(2):
-        engine.submit_attempt(ctx, engine.start_attempt(ctx, user, quiz), MultiDict())
-    assert not engine.availability(ctx, user, quiz).can_start
-    with pytest.raises(engine.QuizError, match="used all your attempts"):
-        engine.start_attempt(ctx, user, quiz)
+        services.submit_attempt(ctx, services.start_attempt(ctx, user, quiz), {})
+    assert not services.availability(ctx, user, quiz).can_start
+    with pytest.raises(services.QuizError, match="used all your attempts"):
+        services.start_attempt(ctx, user, quiz)
 
 
 def test_delay_between_attempts(ctx):
     quiz, user = _setup(ctx, delay_minutes=30)
     t0 = utcnow()
-    engine.submit_attempt(ctx, engine.start_attempt(ctx, user, quiz, now=t0), MultiDict(), now=t0)
-    state = engine.availability(ctx, user, quiz, now=t0 + timedelta(minutes=10))
+    services.submit_attempt(ctx, services.start_attempt(ctx, user, quiz, now=t0), {}, now=t0)
+    state = services.availability(ctx, user, quiz, now=t0 + timedelta(minutes=10))
     assert not state.can_start and state.next_start_at == t0 + timedelta(minutes=30)
-    assert engine.availability(ctx, user, quiz, now=t0 + timedelta(minutes=31)).can_start
+    assert services.availability(ctx, user, quiz, now=t0 + timedelta(minutes=31)).can_start
 
 
 def test_time_limit_grades_saved_answers_and_ignores_late_ones(ctx):
     quiz, user = _setup(ctx, time_limit_minutes=10)
     t0 = utcnow()
-    attempt = engine.start_attempt(ctx, user, quiz, now=t0)
+    attempt = services.start_attempt(ctx, user, quiz, now=t0)
     assert attempt.deadline_at == t0 + timedelta(minutes=10)
     answers = right_answers(ctx, attempt)
     first_q = next(iter(engine.questions_of(ctx, attempt)))[0]
-    partial = MultiDict([(k, v) for k, v in answers.items(multi=True) if k.startswith(f"q{first_q.id}")])
-    assert engine.save_answers(ctx, attempt, partial, now=t0 + timedelta(minutes=5))
+    partial = {str(first_q.id): answers[str(first_q.id)]}
+    assert services.save_answers(ctx, attempt, partial, now=t0 + timedelta(minutes=5))
     # Handed in 20 minutes after the start, with every answer right: too late.
-    engine.submit_attempt(ctx, attempt, answers, now=t0 + timedelta(minutes=20))
+    services.submit_attempt(ctx, attempt, answers, now=t0 + timedelta(minutes=20))
     assert attempt.status == "expired"
     assert attempt.score == pytest.approx(100 / 6, abs=0.01)  # only the saved answer counts
     assert attempt.submitted_at == attempt.deadline_at
@@ -111,17 +123,17 @@ def test_time_limit_grades_saved_answers_and_ignores_late_ones(ctx):
 def test_submission_within_the_grace_period_counts(ctx):
     quiz, user = _setup(ctx, time_limit_minutes=10)
     t0 = utcnow()
-    attempt = engine.start_attempt(ctx, user, quiz, now=t0)
-    engine.submit_attempt(ctx, attempt, right_answers(ctx, attempt), now=t0 + timedelta(minutes=10, seconds=30))
+    attempt = services.start_attempt(ctx, user, quiz, now=t0)
+    services.submit_attempt(ctx, attempt, right_answers(ctx, attempt), now=t0 + timedelta(minutes=10, seconds=30))
     assert (attempt.status, attempt.score) == ("submitted", 100.0)
 
 
 def test_an_abandoned_timed_attempt_is_graded_not_lost(ctx):
     quiz, user = _setup(ctx, time_limit_minutes=5)
     t0 = utcnow()
-    attempt = engine.start_attempt(ctx, user, quiz, now=t0)
-    engine.save_answers(ctx, attempt, right_answers(ctx, attempt), now=t0 + timedelta(minutes=1))
-    state = engine.availability(ctx, user, quiz, now=t0 + timedelta(hours=1))
+    attempt = services.start_attempt(ctx, user, quiz, now=t0)
+    services.save_answers(ctx, attempt, right_answers(ctx, attempt), now=t0 + timedelta(minutes=1))
+    state = services.availability(ctx, user, quiz, now=t0 + timedelta(hours=1))
     ctx.refresh(attempt)
     assert state.can_start and attempt.status == "expired" and attempt.score == 100.0
 
@@ -129,18 +141,18 @@ def test_an_abandoned_timed_attempt_is_graded_not_lost(ctx):
 @pytest.mark.parametrize("grading,expected", [("highest", 100.0), ("last", 0.0)])
 def test_grading_method(ctx, grading, expected):
     quiz, user = _setup(ctx, grading=grading)
-    good = engine.start_attempt(ctx, user, quiz)
-    engine.submit_attempt(ctx, good, right_answers(ctx, good))
-    engine.submit_attempt(ctx, engine.start_attempt(ctx, user, quiz), MultiDict())
+    good = services.start_attempt(ctx, user, quiz)
+    services.submit_attempt(ctx, good, right_answers(ctx, good))
+    services.submit_attempt(ctx, services.start_attempt(ctx, user, quiz), {})
     assert engine.counting_attempt(ctx, user.id, quiz).score == expected
 
 
 def test_double_submit_records_one_attempt(ctx):
     quiz, user = _setup(ctx)
-    attempt = engine.start_attempt(ctx, user, quiz)
+    attempt = services.start_attempt(ctx, user, quiz)
     form = right_answers(ctx, attempt)
-    engine.submit_attempt(ctx, attempt, form)
-    engine.submit_attempt(ctx, attempt, MultiDict())  # the second click carries nothing
+    services.submit_attempt(ctx, attempt, form)
+    services.submit_attempt(ctx, attempt, {})  # the second click carries nothing
     assert attempt.score == 100.0
     assert ctx.scalar(select(func.count()).select_from(QuizAttempt)) == 1
 
@@ -153,7 +165,7 @@ def test_concurrent_submits_grade_once(app, session):
     with app.test_request_context(method="POST"):
         s = get_session()
         quiz = s.get(type(course), course.id).current_version.quiz("final")
-        attempt = engine.start_attempt(s, s.merge(user), quiz)
+        attempt = services.start_attempt(s, s.merge(user), quiz)
         form = right_answers(s, attempt)
         s.commit()
         attempt_id = attempt.id
@@ -166,12 +178,12 @@ def test_concurrent_submits_grade_once(app, session):
                 barrier.wait(timeout=10)
                 s = get_session()
                 a = s.get(QuizAttempt, attempt_id)
-                engine.submit_attempt(s, a, answers)
+                services.submit_attempt(s, a, answers)
                 s.commit()
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=hand_in, args=(f,)) for f in (form, MultiDict())]
+    threads = [threading.Thread(target=hand_in, args=(f,)) for f in (form, {})]
     for t in threads:
         t.start()
     for t in threads:
@@ -188,8 +200,8 @@ def test_concurrent_submits_grade_once(app, session):
 ])
 def test_feedback_policy(ctx, policy, attempts_allowed, expect_after_fail):
     quiz, user = _setup(ctx, feedback=policy, attempts_allowed=attempts_allowed)
-    first = engine.submit_attempt(ctx, engine.start_attempt(ctx, user, quiz), MultiDict())
+    first = services.submit_attempt(ctx, services.start_attempt(ctx, user, quiz), {})
     assert engine.feedback_visible(ctx, first) is expect_after_fail
     if attempts_allowed:
-        second = engine.submit_attempt(ctx, engine.start_attempt(ctx, user, quiz), MultiDict())
+        second = services.submit_attempt(ctx, services.start_attempt(ctx, user, quiz), {})
         assert engine.feedback_visible(ctx, second) is (policy != "never")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from courses import CONTENT_DIR
-from courses.importer import import_content
+from courses.content import import_content
 from courses.models import QuizAttempt
 from courses.quiz import engine
 from tests.factories import make_org, make_user

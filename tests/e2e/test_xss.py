@@ -339,7 +339,7 @@ def write_course(folder):
 
 
 def test_markdown_lessons_and_overviews(live_app, watch, tmp_path):
-    from courses.importer import import_course
+    from courses.content import import_course
     from courses.services import enrol
 
     write_course(tmp_path / "hostile-markdown")

@@ -271,7 +271,7 @@ def _record_code(ctx):
 
 def _attempt(ctx):
     """A fresh quiz attempt of a fresh enrolled learner, and the fields its page has."""
-    from courses.quiz import engine
+    from courses import services
 
     w = ctx.world
     user = fresh_user(ctx, org=w.sme)
@@ -279,7 +279,7 @@ def _attempt(ctx):
     ctx.session.add(Enrolment(user_id=user.id, course_id=w.course.id, version_id=version.id))
     ctx.session.flush()
     with ctx.app.test_request_context():
-        attempt = engine.start_attempt(ctx.session, user, version.quiz("final"))
+        attempt = services.start_attempt(ctx.session, user, version.quiz("final"))
     ctx.session.flush()
     fields = {"action": st.sampled_from(["submit", "save", "", "delete"])}
     for entry in attempt.layout["questions"]:

@@ -1,0 +1,80 @@
+"""The courses' forms: the catalogue's filters, publishing, and a quiz attempt's answers."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+from wtforms import Form, StringField
+
+from lms.forms import CSRFForm
+from lms.orgs.models import SECTORS
+from lms.templating import LANGUAGE_LABELS
+
+from .models import AUDIENCES, QuizAttempt
+from .quiz.engine import questions_of
+from .quiz.types import QUESTION_TYPES
+
+
+class CatalogueFilterForm(Form):
+    """The catalogue's search (a GET form: nothing to protect). A value that is not one
+    of the choices filters nothing, as if it had not been sent."""
+
+    language = StringField()
+    sector = StringField()
+    audience = StringField()
+    q = StringField()
+
+    def filters(self) -> dict:
+        def one_of(value, choices):
+            return value if value in choices else ""
+
+        return {"language": one_of(self.language.data, LANGUAGE_LABELS),
+                "sector": one_of(self.sector.data, SECTORS),
+                "audience": one_of(self.audience.data, AUDIENCES),
+                "q": (self.q.data or "").strip()[:100]}
+
+
+class PublishForm(CSRFForm):
+    published = StringField()
+
+    def wanted(self) -> bool:
+        return self.published.data == "1"
+
+
+class AttemptForm(CSRFForm):
+    """The answers of one attempt: a field per question (or per item of a matching
+    question) as its type declares it, built from the attempt's layout, so options come
+    back only as the attempt's tokens. ``action`` is "save" to keep the answers and
+    continue later; anything else hands the attempt in."""
+
+    action = StringField()
+
+    @classmethod
+    def for_attempt(cls, session: Session, attempt: QuizAttempt, formdata=None) -> AttemptForm:
+        """The form of ``attempt``, reading the request's form (or ``formdata``)."""
+        questions = questions_of(session, attempt)
+        fields = {}
+        for question, layout in questions:
+            fields.update(QUESTION_TYPES[question.type].fields(f"q{question.id}", layout))
+        form_class = type("AttemptForm", (cls,), fields)
+        form = form_class() if formdata is None else form_class(formdata=formdata)
+        form.questions = questions
+        return form
+
+    def is_saving(self) -> bool:
+        return self.action.data == "save"
+
+    def answers(self) -> dict:
+        """The responses by question id, as the attempt stores them; unanswered questions
+        and values that are none of the attempt's choices are left out."""
+        values = MultiDict()
+        for name, field in self._fields.items():
+            data = field.data
+            for value in data if isinstance(data, list) else [data]:
+                if isinstance(value, str):
+                    values.add(name, value)
+        answers = {}
+        for question, layout in self.questions:
+            value = QUESTION_TYPES[question.type].parse(values, f"q{question.id}", layout)
+            if value not in ("", None, [], {}):
+                answers[str(question.id)] = value
+        return answers
