@@ -40,5 +40,19 @@ def setup(registry) -> None:
     from .metrics import enrolments_by_organisation, metric_section
 
     registry.add_metric_section(metric_section)
+    from lms.registry import Metric, RecordKind
+
+    registry.add_record_kind(RecordKind(
+        "course", _l("Course"), _l("has completed the course"), "courses.completions", _l("Course completions"),
+        "output_3_4", per_item=True, order=20))
+    registry.add_metric(Metric("courses.enrolments", _l("Course enrolments"), "people", "output_3_4", order=10,
+                               description="Enrolments started in the period"))
+    registry.add_metric(Metric(
+        "courses.knowledge_gain", _l("Knowledge gain (pre-test to final quiz)"), "gain", "output_3_4", order=90,
+        description="Pairs (first pre-test, best final quiz) of one person and course, the final in the period"))
+    registry.add_metric(Metric(
+        "courses.certificates_issued", _l("Certificates issued"), "people", "output_3_4", order=85,
+        description="The same figure as records.certificates_issued (every kind of record), under its first name",
+        same_as="records.certificates_issued"))
     registry.add_activity_column(ActivityColumn("enrolments", lambda: _l("Enrolments"), enrolments_by_organisation,
                                                 order=10))

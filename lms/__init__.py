@@ -85,6 +85,8 @@ class LMSState:
     #: checks the LMS's own forms; never registered as the host's CSRF guard
     csrf: CSRFProtect = field(default_factory=CSRFProtect)
     login_manager: LoginManager | None = None
+    #: the Jinja environment email templates are rendered in (made on first use)
+    mail_env: object = None
 
 
 class LMS:
@@ -115,6 +117,8 @@ class LMS:
         app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
 
         from . import features
+        from .metrics.definitions import register_core_metrics
+        register_core_metrics(registry)
         features.load(app, registry)  # each feature of LMS_FEATURES fills this app's registry
 
         for event_name, listener in registry.session_listeners:
@@ -243,7 +247,7 @@ def _commit_at_edge(response: Response) -> Response:
     session = g.get("lms_session")
     if session is None:
         return response
-    if response.status_code < 400 and not g.get("lms_rollback"):
+    if response.status_code < 400:
         session.commit()
     else:
         session.rollback()
@@ -267,9 +271,10 @@ def _security_headers(response: Response) -> Response:
 
 def create_app(config: dict | None = None) -> Flask:
     """The standalone application (``wsgi.py``)."""
-    import config as settings
+    from . import config as settings
 
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=str(settings.instance_path()))
     app.config.update(settings.from_environment())
     if config:
         app.config.update(config)

@@ -6,14 +6,37 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from wtforms import StringField
+
 from .accounts.models import ROLES, AuditEntry, User
-from .audit import audit
+from .accounts.services import update_account
 from .auth import secretariat_required
+from .common import FieldError
 from .db import get_session
-from .orgs.forms import DecisionForm
+from .forms import CSRFForm
 
 bp = Blueprint("lms_admin", __name__)
 PER_PAGE = 50
+
+
+class AccountForm(CSRFForm):
+    """A row of the people list posts a role, or an account state ("0"/"1"); a value
+    that is neither is left out, as if the field had not been sent."""
+
+    role = StringField()
+    active = StringField()
+
+    def changes(self) -> dict:
+        changes = {}
+        if self.role.data in ROLES:
+            changes["role"] = self.role.data
+        if self.active.data in ("0", "1"):
+            changes["active"] = self.active.data == "1"
+        return changes
+
+
+class EraseForm(CSRFForm):
+    confirm = StringField()
 
 
 def _page() -> int:
@@ -36,7 +59,7 @@ def users():
     page = _page()
     rows = session.scalars(stmt.order_by(func.lower(User.name)).offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     return render_template("lms/admin/users.html", rows=rows, total=total, page=page, per_page=PER_PAGE, q=q,
-                           form=DecisionForm(), roles=ROLES)
+                           form=CSRFForm(), roles=ROLES)
 
 
 @bp.post("/users/<int:user_id>")
@@ -46,19 +69,14 @@ def update_user(user_id: int):
     user = session.get(User, user_id)
     if user is None or user.erased_at is not None:
         abort(404)
-    if not DecisionForm().validate():
+    form = AccountForm()
+    if not form.validate():
         abort(400)
-    role = request.form.get("role")
-    active = request.form.get("active")
-    if user.id == current_user.id:
-        flash(_("You cannot change your own role or deactivate yourself."), "error")
+    try:
+        update_account(session, user, current_user, **form.changes())
+    except FieldError as exc:
+        flash(str(exc), "error")
         return redirect(url_for("lms_admin.users"))
-    if role in ROLES and role != user.role:
-        audit("user.role", user, role=role, was=user.role)
-        user.role = role
-    if active in ("0", "1") and (active == "1") != user.active:
-        user.active = active == "1"
-        audit("user.activate" if user.active else "user.deactivate", user)
     flash(_("%(name)s has been updated.", name=user.name), "success")
     return redirect(url_for("lms_admin.users", q=request.args.get("q", "")))
 
@@ -88,10 +106,10 @@ def erase_user(user_id: int):
     if user.id == current_user.id:
         flash(_("You cannot erase your own account here."), "error")
         return redirect(url_for("lms_admin.users"))
-    form = DecisionForm()
+    form = EraseForm()
     error = None
     if request.method == "POST" and form.validate():
-        if request.form.get("confirm") != "yes":
+        if form.confirm.data != "yes":
             error = _("Tick the box to confirm.")
         else:
             name = user.name

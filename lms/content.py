@@ -5,6 +5,12 @@ importer of authored files needs: ``Problem`` (a message with its file and line)
 ``ContentError`` (raised, before anything is written, with every problem found),
 and YAML reading that remembers the line of each key and list item.
 
+It also holds what the importers would otherwise each write again: reading a folder's
+files (``read_files``) and hashing them (``files_hash``), the slug and language
+patterns, the checks of a settings block's keys and texts (``ContentFile``), the order
+problems are reported in and the report itself (``report_problems``), and taking the
+write lock before an import reads (``begin_import``).
+
 An importer is ``importer(session, path, echo)``. ``path`` is None for the
 feature's own content folder; given a path that holds none of its kind of content
 an importer returns a falsy value and does nothing. It only flushes: the caller
@@ -12,6 +18,9 @@ commits once, when every importer has succeeded.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
@@ -19,7 +28,17 @@ from pathlib import Path
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
+from .common import MAX_ID
+from .db import write_lock
 from .registry import registry_of
+
+#: Slugs of courses, series and question ids: lowercase letters, digits and single hyphens.
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SLUG_MAX = 100
+#: A two-letter language code in lower case.
+LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
+#: The largest whole number a setting may have (an integer column's bound).
+INT_MAX = MAX_ID
 
 
 @dataclass(frozen=True)
@@ -68,7 +87,63 @@ def import_all(session, path=None, echo=print) -> int:
     return found
 
 
+def begin_import(session) -> None:
+    """Take the write lock first thing (see ``lms.db.write_lock``), unless the session
+    has already used its connection: then the caller's transaction decides."""
+    transaction = session.get_transaction()
+    if transaction is None or not getattr(transaction, "_connections", None):
+        write_lock(session)
+
+
+def sort_problems(problems: list, first: str) -> None:
+    """In place: the problems of ``first`` (the folder's main file) first, then each other
+    file's in the order they were found, each file's by line."""
+    order = {first: 0}
+    for p in problems:
+        order.setdefault(p.path, len(order))
+    problems.sort(key=lambda p: (order[p.path], p.line or 0))
+
+
+def report_problems(problems: list, echo) -> None:
+    """Echo every problem and how many there are, then raise ContentError (echoed)."""
+    for problem in problems:
+        echo(str(problem))
+    echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.")
+    raise ContentError(problems, echoed=True)
+
+
 # --- reading authored files -------------------------------------------------
+
+
+def read_files(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` by relative POSIX path, in a stable order; hidden
+    files and folders (.DS_Store, .git) are skipped."""
+    files = {}
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(n for n in names if not n.startswith(".")):
+            full = Path(root) / name
+            files[full.relative_to(folder).as_posix()] = full.read_bytes()
+    return files
+
+
+def files_hash(files: dict[str, bytes]) -> str:
+    """sha256 over the relative paths and bytes of ``files`` (as ``read_files`` gives them)."""
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        data = files[rel]
+        digest.update(f"{rel}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def folder_hash(path) -> str:
+    """The hash of every (non-hidden) file of a folder: unchanged content, same hash."""
+    return files_hash(read_files(Path(path)))
+
+
+def is_slug(value) -> bool:
+    return isinstance(value, str) and len(value) <= SLUG_MAX and SLUG_RE.fullmatch(value) is not None
 
 
 def display_path(file: Path, folder: Path) -> str:
@@ -236,6 +311,34 @@ class ContentFile:
 
     def add(self, line, message) -> None:
         self.problems.append(Problem(self.path, line, message))
+
+    def keys(self, m: YMap, allowed, required, prefix="", missing_line=None, not_here=None) -> None:
+        """Unknown keys (with a guess at the one meant), and required keys missing or empty.
+        ``not_here``: keys that exist elsewhere, with the message saying where."""
+        for key in m:
+            if key not in allowed:
+                if not_here and key in not_here:
+                    self.add(m.line_of(key), f'{prefix}"{key}" {not_here[key]}')
+                else:
+                    self.add(m.line_of(key), f'{prefix}unknown key "{key}"{did_you_mean(key, allowed)}')
+        for key in required:
+            if key not in m:
+                self.add(missing_line or m.line, f'{prefix}"{key}" is missing')
+            elif m[key] is None:
+                self.add(m.line_of(key), f'{prefix}"{key}" needs a value')
+
+    def text(self, m: YMap, key, limit=None, prefix=""):
+        """The stripped text of ``key`` when present and valid, else None (reported)."""
+        value = m.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.add(m.line_of(key), f'{prefix}"{key}" must be text')
+            return None
+        if limit and len(value.strip()) > limit:
+            self.add(m.line_of(key), f'{prefix}"{key}" is longer than {limit} characters')
+            return None
+        return value.strip()
 
     def parse_markdown(self, data: bytes):
         """(settings YMap or None, body) of a Markdown file that starts with a settings block."""

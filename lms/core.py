@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from .db import get_session
 
-bp = Blueprint("lms", __name__, static_folder="static", static_url_path="/static")
+bp = Blueprint("lms", __name__, static_folder="static", static_url_path="/static", template_folder="templates")
 
 
 @bp.get("/")

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -59,11 +59,12 @@ def queue_mail(
     session: Session, to: str, subject: str, template: str,
     attachments: list[Attachment] | None = None, flush: bool = True, **context,
 ) -> OutboxMessage:
-    """Render ``lms/mail/<template>.txt`` and put the message in the outbox.
+    """Render the email template ``template`` (see ``render_mail``) and put the message
+    in the outbox.
 
     ``flush=False`` leaves the INSERT to the next flush: a caller queueing many messages
     at once gets them written in batches."""
-    body = render_template(f"lms/mail/{template}.txt", **context)
+    body = render_mail(template, **context)
     message = OutboxMessage(
         to_addr=to, subject=subject, body_text=body,
         attachments=json.dumps([
@@ -77,6 +78,28 @@ def queue_mail(
     if flush:
         session.flush()
     return message
+
+
+def render_mail(template: str, **context) -> str:
+    """Render an email body.
+
+    ``"<feature>/<name>"`` is ``<name>.txt`` in the folder that feature registered with
+    ``registry.add_mail_folder``; a bare ``"<name>"`` is one of the core's own
+    (``lms/templates/lms/mail/<name>.txt``). Templates see what pages see (``url_for``,
+    gettext, the LMS's context), and may include one another by the same names.
+    """
+    from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+
+    app = current_app._get_current_object()
+    state = app.extensions["lms"]
+    env = getattr(state, "mail_env", None)
+    if env is None:
+        folders = {name: FileSystemLoader(str(folder)) for name, folder in state.registry.mail_folders.items()}
+        env = app.jinja_env.overlay(loader=ChoiceLoader([PrefixLoader(folders), app.jinja_env.loader]))
+        state.mail_env = env
+    name = f"{template}.txt" if "/" in template else f"lms/mail/{template}.txt"
+    app.update_template_context(context)
+    return env.get_template(name).render(context)
 
 
 def _build(row: OutboxMessage, sender: str) -> EmailMessage:

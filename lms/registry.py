@@ -33,6 +33,49 @@ class ActivityColumn:
     order: int = 50
 
 
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of completion record a feature writes (``CompletionRecord.item_type``)."""
+
+    key: str  # stored on the record: "course", "workshop"
+    label: object  # a lazy string: "Course"
+    #: the certificate's line after the person's name (lazy): "has completed the course"
+    certificate_phrase: object
+    #: the metric key counting this kind's records dated in the period (split by sex)
+    completions_metric: str
+    #: the label (lazy) of that metric and of the records table's column
+    completions_label: object
+    #: the dashboard output the completions metric reports under
+    output: str
+    #: narrowed by the metrics' ``course`` filter (its item_key is a course slug), and
+    #: shown item by item in the records table and the cascade view
+    per_item: bool = False
+    order: int = 50
+
+
+#: How a metric's value is shaped (and drawn, and described in the OpenAPI document):
+#: "people" a count split by sex; "integer" a plain count; "organisations"
+#: {"total", "by_kind"}; "gain" {"n", "mean_pre", "mean_post", "mean_normalised_gain"};
+#: "share" a number between 0 and 1, or null.
+METRIC_SHAPES = ("people", "integer", "organisations", "gain", "share")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One figure of the dashboard and of ``GET /api/v1/metrics``."""
+
+    key: str  # "<section>.<name>", nested as {"section": {"name": value}} in the API
+    label: object  # a lazy string
+    shape: str
+    output: str  # the dashboard output it reports under ("output_3_1", ...)
+    order: int = 50
+    #: English, for the OpenAPI document
+    description: str = ""
+    #: another metric's key: this one is the same figure under an older name, kept in
+    #: the API for compatibility, not drawn on the dashboard
+    same_as: str | None = None
+
+
 @dataclass
 class Registry:
     menu: list[MenuEntry] = field(default_factory=list)
@@ -65,6 +108,23 @@ class Registry:
     session_listeners: list[tuple] = field(default_factory=list)
     #: feature name -> folder of its email templates (``<feature>/mail/<name>.txt``)
     mail_folders: dict = field(default_factory=dict)
+    #: item_type -> RecordKind: the kinds of completion record this app's features write
+    record_kinds: dict = field(default_factory=dict)
+    #: metric key -> Metric: labels, shapes and outputs of every figure (core and features)
+    metrics: dict = field(default_factory=dict)
+
+    def add_record_kind(self, kind: RecordKind) -> None:
+        self.record_kinds[kind.key] = kind
+        self.add_metric(Metric(kind.completions_metric, kind.completions_label, "people", kind.output,
+                               order=kind.order, description=f"{kind.key} completion records dated in the period"))
+
+    def add_metric(self, metric: Metric) -> None:
+        if metric.shape not in METRIC_SHAPES:
+            raise ValueError(f"unknown metric shape {metric.shape!r}")
+        self.metrics[metric.key] = metric
+
+    def sorted_metrics(self) -> list[Metric]:
+        return sorted(self.metrics.values(), key=lambda m: (m.output, m.order, m.key))
 
     def add_menu(self, entry: MenuEntry) -> None:
         if all(e.endpoint != entry.endpoint for e in self.menu):

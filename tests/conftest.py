@@ -7,6 +7,7 @@ subject). The PostgreSQL cluster is started once for the session.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("LMS_ENV", "testing")
 
@@ -16,15 +17,36 @@ from sqlalchemy.orm import Session
 
 from lms import create_app
 from lms.db import Base
-from lms.models import load_all
+from lms.schema import load_models
 
 from .support.postgres import Cluster
 
-load_all()
+load_models()
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: database is not the subject; run on SQLite only")
+
+
+E2E_DIR = Path(__file__).parent / "e2e"
+POSTGRES_FIXTURES = frozenset({"pg_cluster", "pg_schema"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Apply the markers pyproject.toml declares, in one place rather than per module.
+
+    ``e2e``: every test under tests/e2e/. ``postgres``: every test parametrised with
+    the "postgres" backend or asking for the cluster's fixtures. So
+    ``-m "not e2e"`` and ``-m "not postgres"`` give the quick loops; ``make test``
+    selects nothing away.
+    """
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("backend") == "postgres"
+        if on_postgres or POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
 
 
 def pytest_generate_tests(metafunc):

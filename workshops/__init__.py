@@ -43,6 +43,22 @@ def setup(registry) -> None:
     from .metrics import attendance_reach, attended_sessions_by_organisation, metric_section
 
     registry.add_metric_section(metric_section)
+    from lms.registry import Metric, RecordKind
+
+    registry.add_record_kind(RecordKind(
+        "workshop", _l("Workshop"), _l("has completed the workshop"), "workshops.participants_completed",
+        _l("Participants who completed a workshop"), "output_3_1", order=30))
+    for metric in (
+        Metric("workshops.runs_held", _l("Workshop runs held"), "integer", "output_3_1", order=1,
+               description="Runs with at least one session ended in the period and attendance taken"),
+        Metric("workshops.sessions_held", _l("Workshop sessions held"), "integer", "output_3_1", order=2,
+               description="Sessions ended in the period with attendance taken"),
+        Metric("workshops.participants_registered", _l("Participants registered"), "people", "output_3_1",
+               order=10, description="Distinct (person, run) confirmed registrations for runs with a session in the period"),
+        Metric("workshops.participants_attended", _l("Participants who attended"), "people", "output_3_1",
+               order=20, description="Distinct (person, run) with at least one attended session in the period"),
+    ):
+        registry.add_metric(metric)
     registry.add_reach_source(attendance_reach)
     registry.add_activity_column(ActivityColumn(
         "attended_sessions", lambda: _l("Attended sessions"), attended_sessions_by_organisation, order=20))

@@ -7,8 +7,6 @@ keep pointing at it) and its session outlines are replaced.
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,24 +15,20 @@ from pathlib import Path
 from sqlalchemy import select
 
 from lms.content import (
-    ContentFile,
-    content_folders,
-    ContentError, Problem, YList, YMap, decode, did_you_mean, display_path,
+    INT_MAX, LANGUAGE_RE, SLUG_RE, ContentError, ContentFile, Problem, YList, begin_import, content_folders,
+    decode, display_path, files_hash, read_files, report_problems, sort_problems,
 )
-from lms.db import utcnow, write_lock
+from lms.db import utcnow
 
 from .models import SERIES_AUDIENCES, SeriesSession, WorkshopSeries
 
 __all__ = ["ContentError", "Problem", "SeriesData", "import_series", "validate_series_folder"]
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
 SESSION_FILE_RE = re.compile(r"^\d{2}-[a-z0-9]+(-[a-z0-9]+)*\.md$")
 SERIES_REQUIRED = ("slug", "title", "summary", "language", "audience", "as_of", "sessions")
 SERIES_KEYS = frozenset(SERIES_REQUIRED + ("linked_course",))
 SESSION_KEYS = ("title", "duration_minutes")
 NOTES = "facilitator-notes.md"
-INT_MAX = 2**31 - 1
 
 
 @dataclass
@@ -48,48 +42,6 @@ class SeriesData:
     slug_line: int = 2
 
 
-class _File(ContentFile):
-    def keys(self, m: YMap, allowed, required) -> None:
-        for key in m:
-            if key not in allowed:
-                self.add(m.line_of(key), f'unknown key "{key}"{did_you_mean(key, allowed)}')
-        for key in required:
-            if key not in m:
-                self.add(1, f'"{key}" is missing')
-            elif m[key] is None:
-                self.add(m.line_of(key), f'"{key}" needs a value')
-
-    def text(self, m: YMap, key, limit=None):
-        value = m.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.add(m.line_of(key), f'"{key}" must be text')
-        elif limit and len(value.strip()) > limit:
-            self.add(m.line_of(key), f'"{key}" is longer than {limit} characters')
-        else:
-            return value.strip()
-        return None
-
-
-def _read_files(folder: Path) -> dict[str, bytes]:
-    files = {}
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(n for n in names if not n.startswith(".")):
-            full = Path(root) / name
-            files[full.relative_to(folder).as_posix()] = full.read_bytes()
-    return files
-
-
-def _hash(files: dict[str, bytes]) -> str:
-    digest = hashlib.sha256()
-    for rel in sorted(files):
-        digest.update(f"{rel}\0{len(files[rel])}\0".encode())
-        digest.update(files[rel])
-    return digest.hexdigest()
-
-
 def _show(value) -> str:
     return f'"{value}"' if isinstance(value, str) else str(value)
 
@@ -98,20 +50,20 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
     """Check a series folder; the data only when there is no problem at all."""
     folder = Path(path)
     problems: list[Problem] = []
-    series_md = _File(folder, "series.md", problems)
+    series_md = ContentFile(folder, "series.md", problems)
     if not folder.is_dir():
         return None, [Problem(str(folder), None, "is not a folder")]
-    files = _read_files(folder)
+    files = read_files(folder)
     if "series.md" not in files:
         series_md.add(None, "series.md is missing: every series folder needs one")
         return None, problems
     for rel in files:
         parts = rel.split("/")
         if len(parts) == 1 and rel not in ("series.md", NOTES) or len(parts) > 1 and parts[0] != "sessions":
-            _File(folder, rel, problems).add(None, f"unexpected file: a series folder holds only series.md, "
+            ContentFile(folder, rel, problems).add(None, f"unexpected file: a series folder holds only series.md, "
                                                    f"{NOTES} and sessions/")
         elif parts[0] == "sessions" and (len(parts) != 2 or not SESSION_FILE_RE.fullmatch(parts[1])):
-            _File(folder, rel, problems).add(None, "unexpected file in sessions/: session files are named like "
+            ContentFile(folder, rel, problems).add(None, "unexpected file in sessions/: session files are named like "
                                                    "01-short-name.md")
 
     meta, objectives = series_md.parse_markdown(files["series.md"])
@@ -121,7 +73,7 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
     if meta is not None:
         meta_line = meta.line_of("slug")
         m = meta
-        series_md.keys(m, SERIES_KEYS, SERIES_REQUIRED)
+        series_md.keys(m, SERIES_KEYS, SERIES_REQUIRED, missing_line=1)
         slug = m.get("slug")
         if slug is not None:
             if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug) or len(slug) > 100:
@@ -173,7 +125,7 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
         series_md.add(1, "the objectives (the text after the settings block) are missing")
 
     if NOTES in files:
-        notes = _File(folder, NOTES, problems)
+        notes = ContentFile(folder, NOTES, problems)
         text, error = decode(files[NOTES])
         if error:
             notes.add(*error)
@@ -187,11 +139,11 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
 
     session_rows = []
     for position, name in enumerate(listed, 1):
-        f = _File(folder, f"sessions/{name}", problems)
+        f = ContentFile(folder, f"sessions/{name}", problems)
         meta, outline = f.parse_markdown(files[f"sessions/{name}"])
         if meta is None:
             continue
-        f.keys(meta, SESSION_KEYS, SESSION_KEYS)
+        f.keys(meta, SESSION_KEYS, SESSION_KEYS, missing_line=1)
         title = f.text(meta, "title", 300)
         duration = meta.get("duration_minutes")
         if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int)
@@ -204,12 +156,9 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
                              "outline_md": outline})
 
     if problems:
-        order = {series_md.path: 0}
-        for p in problems:
-            order.setdefault(p.path, len(order))
-        problems.sort(key=lambda p: (order[p.path], p.line or 0))
+        sort_problems(problems, series_md.path)
         return None, problems
-    return SeriesData(slug=fields["slug"], content_hash=_hash(files), fields=fields, sessions=session_rows,
+    return SeriesData(slug=fields["slug"], content_hash=files_hash(files), fields=fields, sessions=session_rows,
                       slug_line=meta_line), []
 
 
@@ -255,9 +204,7 @@ def import_series(session, path=None, echo=print) -> list[tuple[str, str]]:
         return []
     checked = [validate_series_folder(folder) for folder in folders]
     problems = [p for _, folder_problems in checked for p in folder_problems]
-    transaction = session.get_transaction()
-    if transaction is None or not getattr(transaction, "_connections", None):
-        write_lock(session)
+    begin_import(session)
     if not problems:  # a series written in the web UI is not overwritten by files
         web = set(session.scalars(select(WorkshopSeries.slug).where(
             WorkshopSeries.slug.in_([d.slug for d, _ in checked]), WorkshopSeries.source != "content")))
@@ -265,10 +212,7 @@ def import_series(session, path=None, echo=print) -> list[tuple[str, str]]:
                             f'a series "{data.slug}" was written in the web editor: give this one another slug')
                     for folder, (data, _) in zip(folders, checked) if data.slug in web]
     if problems:
-        for problem in problems:
-            echo(str(problem))
-        echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.")
-        raise ContentError(problems, echoed=True)
+        report_problems(problems, echo)
     results = []
     for i, (data, _) in enumerate(checked, 1):
         status = _write(session, data)

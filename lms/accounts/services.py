@@ -9,10 +9,11 @@ from flask import current_app
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
+from ..audit import audit
 from ..common import FieldError
 from ..db import utcnow
 from ..mail import queue_mail
-from .models import LoginAttempt, PasswordReset, User, hash_token
+from .models import ROLES, LoginAttempt, PasswordReset, User, hash_token
 
 # Checked against when the email is unknown, so that a wrong email costs as much time
 # as a wrong password and the response time does not reveal which accounts exist.
@@ -151,3 +152,52 @@ def reset_password(session: Session, token: str, password: str) -> User | None:
         other.used_at = reset.used_at
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == reset.user.email))
     return reset.user
+
+
+# --- the secretariat's changes to an account -----------------------------------
+
+
+def change_role(session: Session, user: User, role: str, actor: User) -> bool:
+    """Give ``user`` the role ``role``; True if it changed. Nobody changes their own role
+    (a secretariat member cannot lock themselves out, or hand themselves more)."""
+    from flask_babel import gettext as _
+
+    if user.id == actor.id:
+        raise FieldError(_("You cannot change your own role or deactivate yourself."), field="role")
+    if role not in ROLES:
+        raise FieldError(_("Choose one of the roles."), field="role")
+    if role == user.role:
+        return False
+    audit("user.role", user, actor=actor, session=session, role=role, was=user.role)
+    user.role = role
+    return True
+
+
+def set_active(session: Session, user: User, active: bool, actor: User) -> bool:
+    """Deactivate or reactivate ``user``'s account; True if it changed. Nobody
+    deactivates themselves."""
+    from flask_babel import gettext as _
+
+    if user.id == actor.id:
+        raise FieldError(_("You cannot change your own role or deactivate yourself."), field="active")
+    if active == user.active:
+        return False
+    user.active = active
+    audit("user.activate" if active else "user.deactivate", user, actor=actor, session=session)
+    return True
+
+
+def update_account(session: Session, user: User, actor: User, *, role: str | None = None,
+                   active: bool | None = None) -> bool:
+    """The secretariat's change to one account from the people list: a new role, a new
+    state, or both (None: leave as it is). Checked whole before anything changes."""
+    from flask_babel import gettext as _
+
+    if user.id == actor.id:
+        raise FieldError(_("You cannot change your own role or deactivate yourself."))
+    changed = False
+    if role is not None:
+        changed |= change_role(session, user, role, actor)
+    if active is not None:
+        changed |= set_active(session, user, active, actor)
+    return changed

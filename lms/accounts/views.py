@@ -12,7 +12,7 @@ from ..db import get_session
 from . import services
 from .forms import ChangePasswordForm, LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
 
-bp = Blueprint("lms_accounts", __name__, template_folder="../templates")
+bp = Blueprint("lms_accounts", __name__)
 
 
 def _safe_next(default: str) -> str:

@@ -12,7 +12,7 @@ from ..registry import current_registry
 from ..common import MAX_ID, SEX_SPLIT as _SEXES
 from ..db import get_session
 from ..orgs.models import KINDS, SECTORS, Organisation
-from ..records.models import ITEM_TYPES, CompletionRecord
+from ..records.models import CompletionRecord
 from . import ApiError, api_blueprint
 
 bp = api_blueprint("lms_api", __name__)
@@ -221,18 +221,6 @@ SCHEMAS = {
     "OrganisationCount": {"type": "object", "required": ["total", "by_kind"], "properties": {
         "total": {"type": "integer", "minimum": 0},
         "by_kind": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}}},
-    "Metrics": {"type": "object", "required": ["workshops", "courses", "organisations", "data_quality"], "properties": {
-        "workshops": {"type": "object", "properties": {
-            "runs_held": INTEGER, "sessions_held": INTEGER,
-            "participants_registered": COUNT, "participants_attended": COUNT, "participants_completed": COUNT}},
-        "courses": {"type": "object", "properties": {
-            "enrolments": COUNT, "completions": COUNT, "certificates_issued": COUNT,
-            "knowledge_gain": {"type": "object", "properties": {
-                "n": INTEGER, "mean_pre": {"type": ["number", "null"]},
-                "mean_post": {"type": ["number", "null"]}, "mean_normalised_gain": {"type": ["number", "null"]}}}}},
-        "organisations": {"type": "object", "properties": {
-            "reached": ORG_COUNT, "smes_reached_via_eos": ORG_COUNT, "alliance_partners_engaged": ORG_COUNT}},
-        "data_quality": {"type": "object", "properties": {"sex_recorded_share": {"type": ["number", "null"]}}}}},
     "Error": {"type": "object", "required": ["error", "detail"], "properties": {
         "error": {"type": "string", "description": "A short code, such as unauthorized or invalid_parameters"},
         "detail": {"description": "What went wrong: a sentence, or an object naming each bad parameter"}}},
@@ -249,11 +237,36 @@ SCHEMAS = {
         "organisation_id": nullable(INTEGER), "organisation_kind": nullable(STRING),
         "parent_organisation_id": nullable(INTEGER), "parent_organisation_kind": nullable(STRING),
         "country": nullable(STRING), "sex": {"type": "string", "enum": _SEXES},
-        "item_type": {"type": "string", "enum": list(ITEM_TYPES)}, "item_id": INTEGER, "item_key": STRING,
+        "item_type": {"type": "string", "description": "The kind of record: course, workshop, or another kind a feature declares"}, "item_id": INTEGER, "item_key": STRING,
         "item_version": INTEGER, "language": nullable(STRING), "score": nullable({"type": "number"}),
         "completed_at": DATE_TIME, "certificate_code": nullable(STRING),
         "expires_at": nullable(DATE_TIME), "revoked_at": nullable(DATE_TIME)}},
 }
+
+
+SHAPE_SCHEMAS = {
+    "people": COUNT,
+    "integer": INTEGER,
+    "organisations": ORG_COUNT,
+    "gain": {"type": "object", "required": ["n", "mean_pre", "mean_post", "mean_normalised_gain"], "properties": {
+        "n": INTEGER, "mean_pre": {"type": ["number", "null"]}, "mean_post": {"type": ["number", "null"]},
+        "mean_normalised_gain": {"type": ["number", "null"]}}},
+    "share": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+}
+
+
+def metrics_schema(registry) -> dict:
+    """The metrics response, built from the metrics this app's core and features declare."""
+    sections: dict = {}
+    for metric in registry.sorted_metrics():
+        section, _, name = metric.key.partition(".")
+        schema = {**SHAPE_SCHEMAS[metric.shape], "description": metric.description}
+        if metric.same_as:
+            schema["deprecated"] = True
+        sections.setdefault(section, {})[name] = schema
+    return {"type": "object", "required": sorted(sections), "properties": {
+        section: {"type": "object", "required": sorted(fields), "properties": fields}
+        for section, fields in sections.items()}}
 
 
 def openapi_document() -> dict:
@@ -266,7 +279,7 @@ def openapi_document() -> dict:
         "servers": [{"url": url_for("lms_api.organisations", _external=True).rsplit("/organisations", 1)[0]}],
         "security": [{"bearer": []}],
         "paths": {**CORE_PATHS, **registry.api_paths},
-        "components": {"schemas": {**SCHEMAS, **registry.api_schemas},
+        "components": {"schemas": {**SCHEMAS, "Metrics": metrics_schema(registry), **registry.api_schemas},
                        "securitySchemes": {"bearer": {
                            "type": "http", "scheme": "bearer",
                            "description": "An API token of a secretariat account: flask lms token create EMAIL"}}},

@@ -19,11 +19,14 @@ Conventions shared by the core and the feature sections:
 
 Choices:
 
-- ``courses.completions`` and ``courses.certificates_issued`` count revoked records
-  too: a completion happened, and a certificate issued in the period was issued even
-  if it is revoked later (revocation does not rewrite history; it shows on the
-  verification page). So certificates_issued counts every record (course and
-  workshop) dated in the period, since each record carries its certificate.
+- Each record kind's completions (``courses.completions``,
+  ``workshops.participants_completed``: ``RecordKind.completions_metric``) and
+  ``records.certificates_issued`` count revoked records too: a completion happened, and
+  a certificate issued in the period was issued even if it is revoked later
+  (revocation does not rewrite history; it shows on the verification page). So
+  ``records.certificates_issued`` counts every record of every kind dated in the
+  period, since each record carries its certificate. ``courses.certificates_issued``
+  (SPEC section 7) is the same figure under its first name, kept for the API.
 - ``organisations.*``: an organisation is reached when the organisation snapshot of a
   completion record, or of a reach source row (workshops: an attended session), lies
   in the period. Its kind, parent and Alliance flag are read from the organisation
@@ -115,8 +118,9 @@ def split_by_sex(session, rows: Select, unit: Sequence[str] | None = None) -> di
     return result
 
 
-def record_conditions(filters: Filters) -> list:
-    """Filter conditions on completion records."""
+def record_conditions(filters: Filters, narrowed: Sequence[str] = ()) -> list:
+    """Filter conditions on completion records. ``narrowed``: the record kinds whose
+    item_key the ``course`` filter narrows (``RecordKind.per_item``); the others pass."""
     r = CompletionRecord
     conditions = []
     if filters.country:
@@ -125,30 +129,30 @@ def record_conditions(filters: Filters) -> list:
         conditions.append(organisation_has_sector(r.organisation_id, filters.sector))
     if filters.org_kind:
         conditions.append(r.organisation_kind == filters.org_kind)
-    if filters.course:
-        # The course filter narrows course records only; workshop records pass.
-        conditions.append(or_(r.item_type != "course", r.item_key == filters.course))
+    if filters.course and narrowed:
+        conditions.append(or_(r.item_type.not_in(list(narrowed)), r.item_key == filters.course))
     if filters.language:
         conditions.append(r.language == filters.language)
     return conditions
 
 
-def records_in_period(period: Period, filters: Filters, *columns, item_type: str | None = None) -> Select:
+def records_in_period(period: Period, filters: Filters, *columns, item_type: str | None = None,
+                      narrowed: Sequence[str] = ()) -> Select:
     r = CompletionRecord
     stmt = select(*(columns or (r.id, r.person_key, r.sex))).where(
-        period.contains(r.completed_at), *record_conditions(filters)
+        period.contains(r.completed_at), *record_conditions(filters, narrowed)
     )
     if item_type:
         stmt = stmt.where(r.item_type == item_type)
     return stmt
 
 
-def reach_parts(session, period: Period, filters: Filters, reach_sources) -> list[Select]:
+def reach_parts(session, period: Period, filters: Filters, reach_sources, narrowed: Sequence[str] = ()) -> list[Select]:
     """One select of (organisation_id, person_key, sex) per way of being reached in the
     period: the completion records, then each feature's reach source."""
     r = CompletionRecord
     parts = [records_in_period(period, filters, r.organisation_id.label("organisation_id"),
-                               r.person_key.label("person_key"), r.sex.label("sex"))]
+                               r.person_key.label("person_key"), r.sex.label("sex"), narrowed=narrowed)]
     return parts + [source(session, period, filters) for source in reach_sources]
 
 
@@ -216,14 +220,15 @@ def compute(session, period: Period, filters: Filters | None = None, registry=No
         registry = registry_of(session)
     filters = filters or Filters()
     r = CompletionRecord
+    narrowed = tuple(kind.key for kind in registry.record_kinds.values() if kind.per_item)
     result = {
-        "courses.completions": split_by_sex(session, records_in_period(period, filters, item_type="course")),
-        "workshops.participants_completed": split_by_sex(
-            session, records_in_period(period, filters, item_type="workshop")),
-        "courses.certificates_issued": split_by_sex(
-            session, records_in_period(period, filters).where(r.certificate_code.is_not(None))),
+        kind.completions_metric: split_by_sex(
+            session, records_in_period(period, filters, item_type=kind.key, narrowed=narrowed))
+        for kind in registry.record_kinds.values()
     }
-    parts = reach_parts(session, period, filters, registry.reach_sources)
+    result["records.certificates_issued"] = split_by_sex(
+        session, records_in_period(period, filters, narrowed=narrowed).where(r.certificate_code.is_not(None)))
+    parts = reach_parts(session, period, filters, registry.reach_sources, narrowed)
     result.update(organisations_reached(session, parts))
     people = split_by_sex(session, union_rows(parts), unit=["person_key"])
     result["data_quality.sex_recorded_share"] = (
@@ -231,4 +236,29 @@ def compute(session, period: Period, filters: Filters | None = None, registry=No
     )
     for section in registry.metric_sections:
         result.update(section(session, period, filters))
+    for metric in registry.metrics.values():
+        if metric.same_as:
+            result[metric.key] = result[metric.same_as]
     return result
+
+
+def register_core_metrics(registry) -> None:
+    """The core's own figures; features add theirs (and their record kinds) in setup."""
+    from flask_babel import lazy_gettext as _l
+
+    from ..registry import Metric
+
+    for metric in (
+        Metric("records.certificates_issued", _l("Certificates issued"), "people", "output_3_4", order=80,
+               description="Certificates issued in the period (every kind of completion record)"),
+        Metric("organisations.reached", _l("Organisations reached"), "organisations", "output_3_3", order=10,
+               description="Distinct organisations with a completion or an attended session in the period"),
+        Metric("organisations.smes_reached_via_eos", _l("SMEs reached through employers' organisations"),
+               "organisations", "output_3_3", order=20,
+               description="Reached SMEs whose parent is an employers' organisation"),
+        Metric("organisations.alliance_partners_engaged", _l("Alliance 8.7 partners engaged"), "organisations",
+               "output_3_3", order=30, description="Reached organisations flagged Alliance 8.7 partner"),
+        Metric("data_quality.sex_recorded_share", _l("Share of people whose sex is recorded"), "share",
+               "data_quality", description="Share of the people counted whose sex is recorded"),
+    ):
+        registry.add_metric(metric)

@@ -7,19 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String
+from sqlalchemy import Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..db import Base, UTCDateTime, utcnow
 
-ITEM_TYPES = ("course", "workshop")
 
 
 class CompletionRecord(Base):
     __tablename__ = "lms_completion_records"
     __table_args__ = (
-        CheckConstraint(f"item_type IN {ITEM_TYPES!r}", name="item_type"),
         # The metrics count the records of a period by sex, kind, organisation and person:
         # with these columns in the index they never read the table (bench/metrics.py).
         Index("ix_lms_completion_records_period", "completed_at", "item_type", "sex", "organisation_id",

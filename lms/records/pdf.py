@@ -114,8 +114,9 @@ class _Certificate(FPDF):
         self.multi_cell(0, height or size * 0.5, self.text_of(text), align="C", new_x="LMARGIN", new_y="NEXT")
 
 
-def certificate_pdf(record, verify_url: str) -> bytes:
-    """The certificate for ``record`` as PDF bytes; its QR code opens ``verify_url``."""
+def certificate_pdf(record, verify_url: str, phrase=None) -> bytes:
+    """The certificate for ``record`` as PDF bytes; its QR code opens ``verify_url``.
+    ``phrase`` follows the name: the record kind's ``certificate_phrase``."""
     locale = _locale()
     name = record.person_name or _("Name withheld")
     pdf = _Certificate()
@@ -144,8 +145,7 @@ def certificate_pdf(record, verify_url: str) -> bytes:
     pdf.ln(3)
     pdf.centred(name, 26, "B", height=12)
     pdf.ln(3)
-    completed = (_("has completed the workshop") if record.item_type == "workshop"
-                 else _("has completed the course"))
+    completed = str(phrase) if phrase else _("has completed")
     pdf.centred(completed, 13, color=muted)
     pdf.ln(3)
     pdf.centred(record.item_title, 18, "B", height=9)

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from ..common import CODE_ALPHABET
 from ..db import utcnow
-from .models import ITEM_TYPES, CompletionRecord
+from ..registry import registry_of
+from .models import CompletionRecord
 
 __all__ = [
     "CODE_ALPHABET", "RecordError", "add_months", "format_code", "generate_code", "normalise_code",
@@ -76,8 +77,8 @@ def record_completion(
     completed_at: datetime | None = None, issuer: str, validity_months: int | None = None,
 ) -> CompletionRecord:
     """Record that ``user`` completed an item, with its certificate. Flushes; never commits."""
-    if item_type not in ITEM_TYPES:
-        raise ValueError(f"unknown item type {item_type!r}")
+    if item_type not in registry_of(session).record_kinds:
+        raise ValueError(f"unknown item type {item_type!r}: no feature of this app writes such records")
     if completed_at is None:
         completed_at = utcnow()
     elif completed_at.tzinfo is None:

@@ -11,6 +11,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..auth import login_required, require, secretariat_required
+from ..registry import current_registry
 from ..db import get_session
 from . import services
 from .models import CompletionRecord
@@ -88,7 +89,8 @@ def certificate(code: str):
     if record.revoked_at is not None:
         abort(410, description=_("This certificate has been revoked."))
     verify_url = url_for("lms_records.verify", code=record.certificate_code, _external=True)
-    response = make_response(certificate_pdf(record, verify_url))
+    kind = current_registry().record_kinds.get(record.item_type)
+    response = make_response(certificate_pdf(record, verify_url, kind.certificate_phrase if kind else None))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{record.certificate_code}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"

@@ -44,20 +44,16 @@ def preset_period(preset: str, today: date) -> Period:
 
 # -- what each output reports -------------------------------------------------------------
 
-METRIC_LABELS = {
-    "workshops.runs_held": _l("Workshop runs held"),
-    "workshops.sessions_held": _l("Workshop sessions held"),
-    "workshops.participants_registered": _l("Participants registered"),
-    "workshops.participants_attended": _l("Participants who attended"),
-    "workshops.participants_completed": _l("Participants who completed a workshop"),
-    "courses.enrolments": _l("Course enrolments"),
-    "courses.completions": _l("Course completions"),
-    "courses.certificates_issued": _l("Certificates issued"),
-    "courses.knowledge_gain": _l("Knowledge gain (pre-test to final quiz)"),
-    "organisations.reached": _l("Organisations reached"),
-    "organisations.smes_reached_via_eos": _l("SMEs reached through employers' organisations"),
-    "organisations.alliance_partners_engaged": _l("Alliance 8.7 partners engaged"),
-    "data_quality.sex_recorded_share": _l("Share of people whose sex is recorded"),
+#: The action-plan outputs the dashboard reports under (the core's; each metric says
+#: which it belongs to: ``registry.Metric.output``).
+OUTPUT_TEXTS = {
+    "output_3_1": (_l("Outcome 3, Output 1: capacity-building activities and the workshop series"),
+                   _l("Workshops held for Alliance 8.7 members and the people they reached.")),
+    "output_3_3": (_l("Outcome 3, Output 3: employers' organisations and their SME members"),
+                   _l("Organisations reached by a completion or an attended session, with the focus on SMEs.")),
+    "output_3_4": (_l("Outcome 3, Output 4: due-diligence capacity built"),
+                   _l("Enrolments, completions, certificates and what learners gained between the pre-test "
+                      "and the final quiz.")),
 }
 
 
@@ -69,30 +65,27 @@ class Output:
     people: tuple[str, ...] = ()  # keys split by sex
     integers: tuple[str, ...] = ()  # plain counts
     organisations: tuple[str, ...] = ()  # {"total", "by_kind"}
-    gain: bool = False
+    gains: tuple[str, ...] = ()  # {"n", "mean_pre", "mean_post", "mean_normalised_gain"}
 
 
-OUTPUTS = (
-    Output(
-        "output_3_1", _l("Outcome 3, Output 1: capacity-building activities and the workshop series"),
-        _l("Workshops held for Alliance 8.7 members and the people they reached."),
-        people=("workshops.participants_registered", "workshops.participants_attended",
-                "workshops.participants_completed"),
-        integers=("workshops.runs_held", "workshops.sessions_held"),
-    ),
-    Output(
-        "output_3_3", _l("Outcome 3, Output 3: employers' organisations and their SME members"),
-        _l("Organisations reached by a completion or an attended session, with the focus on SMEs."),
-        organisations=("organisations.reached", "organisations.smes_reached_via_eos",
-                       "organisations.alliance_partners_engaged"),
-    ),
-    Output(
-        "output_3_4", _l("Outcome 3, Output 4: due-diligence capacity built"),
-        _l("Enrolments, completions, certificates and what learners gained between the pre-test and the final quiz."),
-        people=("courses.enrolments", "courses.completions", "courses.certificates_issued"),
-        gain=True,
-    ),
-)
+def outputs(registry) -> list[Output]:
+    """The outputs with the metrics this app's registry places under each, in order;
+    an output no metric reports under is left out."""
+    shown = [m for m in registry.sorted_metrics() if not m.same_as]
+    result = []
+    for key, (title, summary) in OUTPUT_TEXTS.items():
+        mine = [m for m in shown if m.output == key]
+        if not mine:
+            continue
+        result.append(Output(key, title, summary, **{
+            field: tuple(m.key for m in mine if m.shape == shape)
+            for field, shape in (("people", "people"), ("integers", "integer"),
+                                 ("organisations", "organisations"), ("gains", "gain"))}))
+    return result
+
+
+def metric_labels(registry) -> dict:
+    return {key: metric.label for key, metric in registry.metrics.items()}
 
 
 # -- charts ------------------------------------------------------------------------------
@@ -178,12 +171,11 @@ def _height(bars) -> float:
 EXPORT_HEADER = ("output", "metric", "breakdown", "total", "female", "male", "other", "not_recorded")
 
 
-def export_rows(metrics: dict) -> list[tuple]:
+def export_rows(metrics: dict, registry) -> list[tuple]:
     """Every figure as a row: people counts with their sex split, organisation counts by
     kind, runs and sessions, the knowledge-gain figures and the data-quality share."""
     rows = []
-    placed = set()
-    for output in OUTPUTS:
+    for output in outputs(registry):
         for key in output.integers:
             rows.append((output.key, key, "", metrics[key], "", "", "", ""))
         for key in output.people:
@@ -194,14 +186,13 @@ def export_rows(metrics: dict) -> list[tuple]:
             rows.append((output.key, key, "", count["total"], "", "", "", ""))
             for kind, n in count["by_kind"].items():
                 rows.append((output.key, key, f"kind:{kind}", n, "", "", "", ""))
-        if output.gain:
-            gain = metrics["courses.knowledge_gain"]
+        for key in output.gains:
+            gain = metrics[key]
             for part in ("n", "mean_pre", "mean_post", "mean_normalised_gain"):
                 value = gain[part]
-                rows.append((output.key, "courses.knowledge_gain", part,
-                             "" if value is None else round(value, 4), "", "", "", ""))
-        placed.update(output.integers, output.people, output.organisations)
-    share = metrics["data_quality.sex_recorded_share"]
-    rows.append(("data_quality", "data_quality.sex_recorded_share", "",
-                 "" if share is None else round(share, 4), "", "", "", ""))
+                rows.append((output.key, key, part, "" if value is None else round(value, 4), "", "", "", ""))
+    for metric in registry.sorted_metrics():
+        if metric.shape == "share":
+            share = metrics[metric.key]
+            rows.append((metric.output, metric.key, "", "" if share is None else round(share, 4), "", "", "", ""))
     return rows

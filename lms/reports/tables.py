@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Select, and_, case, distinct, func, or_, select, union_all
 
+from ..db import utcnow
 from ..metrics.definitions import Filters, Period, organisation_has_sector, reached_rows
 from ..orgs.models import Membership, Organisation
 from ..records.models import CompletionRecord
@@ -142,7 +143,9 @@ def organisation_table(session, query: TableQuery, registry) -> OrganisationTabl
             r.organisation_id.label("org_id"),
             func.sum(case((r.item_type == "course", 1), else_=0)).label("completions"),
             func.sum(case((r.item_type == "workshop", 1), else_=0)).label("workshop_completions"),
-            func.sum(case((r.revoked_at.is_(None), 1), else_=0)).label("certificates"),
+            # Valid today: not revoked and not expired.
+            func.sum(case((and_(r.revoked_at.is_(None), or_(r.expires_at.is_(None), r.expires_at > utcnow())), 1),
+                          else_=0)).label("certificates"),
             func.max(r.completed_at).label("last_at"),
         )
         .where(r.organisation_id.is_not(None), *_record_period(query.period))

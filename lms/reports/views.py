@@ -86,19 +86,21 @@ def dashboard(fmt: str | None = None):
         if metrics is None:
             abort(400)
         return table_response(fmt, f"dashboard-{_period_slug(period)}", board.EXPORT_HEADER,
-                              board.export_rows(metrics), title="Dashboard")
+                              board.export_rows(metrics, current_registry()), title="Dashboard")
     charts = _dashboard_charts(metrics) if metrics else {}
     return render_template("lms/reports/dashboard.html", form=form, metrics=metrics, period=period,
-                           outputs=board.OUTPUTS, labels=board.METRIC_LABELS, charts=charts,
+                           outputs=board.outputs(current_registry()),
+                           labels=board.metric_labels(current_registry()), charts=charts,
                            split_keys=board.SPLIT_KEYS)
 
 
 def _dashboard_charts(metrics: dict) -> dict:
     from ..templating import KIND_LABELS
 
-    labels = board.METRIC_LABELS
+    registry = current_registry()
+    labels = board.metric_labels(registry)
     charts = {}
-    for output in board.OUTPUTS:
+    for output in board.outputs(registry):
         if output.people:
             charts[output.key + "-people"] = board.stacked_chart(
                 output.key + "-people", _("People by sex"), [(labels[k], metrics[k]) for k in output.people])
@@ -114,11 +116,11 @@ def _dashboard_charts(metrics: dict) -> dict:
                 charts[output.key + "-kinds"] = board.plain_chart(
                     output.key + "-kinds", _("Organisations reached, by kind"),
                     [(KIND_LABELS.get(kind, kind), n) for kind, n in reached.items()])
-        if output.gain:
-            gain = metrics["courses.knowledge_gain"]
+        for key in output.gains:
+            gain = metrics[key]
             if gain["n"]:
-                charts[output.key + "-gain"] = board.plain_chart(
-                    output.key + "-gain", _("Mean scores (%)"),
+                charts[key + "-gain"] = board.plain_chart(
+                    key.replace(".", "-") + "-gain", _("Mean scores (%)"),
                     [(_("Pre-test"), round(gain["mean_pre"], 1)), (_("Final quiz"), round(gain["mean_post"], 1))],
                     text=lambda v: f"{v:.1f}")
     return charts

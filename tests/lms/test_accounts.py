@@ -19,13 +19,29 @@ def count(session, model):
     return session.scalar(select(func.count()).select_from(model))
 
 
+def signed_in_as(client) -> str | None:
+    """Whom the profile page (for signed-in people only) shows, or None when it sends
+    the visitor to the login page instead."""
+    response = client.get("/account/profile")
+    if response.status_code == 302:
+        assert response.location.startswith("/account/login?next=")
+        return None
+    assert response.status_code == 200
+    return re.search(r"Email address: <strong>([^<]+)</strong>", response.data.decode()).group(1)
+
+
 def test_signup_creates_account_and_logs_in(client, session):
     response = client.post("/account/signup", data=SIGNUP)
     assert response.status_code == 302 and response.location.endswith("/organisations/join")
     user = session.scalar(select(User))
     assert (user.email, user.country, user.sex, user.language) == ("akosua@example.org", "GH", "female", "en")
     assert user.password_hash != SIGNUP["password"] and user.check_password(SIGNUP["password"])
-    assert b"Akosua Mensah" not in client.get("/").data or client.get("/organisations/mine").status_code == 200
+    assert signed_in_as(client) == "akosua@example.org"
+
+
+def test_failed_signup_signs_nobody_in(client, session):
+    client.post("/account/signup", data={**SIGNUP, "password": "short"})
+    assert signed_in_as(client) is None
 
 
 def test_signup_sex_is_optional_and_explained(client, session):
@@ -56,10 +72,11 @@ def test_signup_with_taken_email_is_refused_next_to_the_field(client, session):
 def test_login_logout(client, session, auth):
     make_user(session, email="kwame@example.org")
     session.commit()
+    assert signed_in_as(client) is None
     assert auth.login("kwame@example.org").status_code == 302
-    assert client.get("/account/profile").status_code == 200
+    assert signed_in_as(client) == "kwame@example.org"
     auth.logout()
-    assert client.get("/account/profile").status_code == 302
+    assert signed_in_as(client) is None
 
 
 def test_login_answers_the_same_for_unknown_email_and_wrong_password(client, session, auth):
@@ -70,6 +87,7 @@ def test_login_answers_the_same_for_unknown_email_and_wrong_password(client, ses
     strip = lambda html: re.sub(r'name="csrf_token"[^>]*|value="[^"]*"', "", html)  # noqa: E731
     assert "The email address or the password is not right." in wrong_password
     assert strip(wrong_password) == strip(unknown)
+    assert signed_in_as(client) is None
 
 
 def test_login_is_throttled_after_repeated_failures(app, client, session, auth):
@@ -79,11 +97,12 @@ def test_login_is_throttled_after_repeated_failures(app, client, session, auth):
         assert auth.login("kwame@example.org", "wrong guess").status_code == 200
     response = auth.login("kwame@example.org", PASSWORD)
     assert response.status_code == 200 and "Too many failed attempts" in response.data.decode()
-    assert client.get("/account/profile").status_code == 302
+    assert signed_in_as(client) is None
     # The window passes: the right password works again.
     session.query(LoginAttempt).update({"at": utcnow() - timedelta(hours=1)})
     session.commit()
     assert auth.login("kwame@example.org", PASSWORD).status_code == 302
+    assert signed_in_as(client) == "kwame@example.org"
 
 
 def test_login_rejects_open_redirects(client, session):
@@ -92,6 +111,7 @@ def test_login_rejects_open_redirects(client, session):
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         r = client.post(f"/account/login?next={target}", data={"email": "kwame@example.org", "password": PASSWORD})
         assert r.status_code == 302 and "evil" not in r.location
+        assert signed_in_as(client) == "kwame@example.org"
         client.post("/account/logout")
 
 
@@ -112,10 +132,11 @@ def test_password_change_ends_other_sessions(app, session):
     first, second = app.test_client(), app.test_client()
     for c in (first, second):
         c.post("/account/login", data={"email": "kwame@example.org", "password": PASSWORD})
+        assert signed_in_as(c) == "kwame@example.org"
     r = first.post("/account/password", data={"current": PASSWORD, "password": "a brand new passphrase", "confirm": "a brand new passphrase"})
     assert r.status_code == 302
-    assert first.get("/account/profile").status_code == 200
-    assert second.get("/account/profile").status_code == 302
+    assert signed_in_as(first) == "kwame@example.org"
+    assert signed_in_as(second) is None
 
 
 def _reset_token(session):
@@ -166,6 +187,7 @@ def test_profile_edit(client, session, auth):
     make_user(session, email="kwame@example.org", sex="male")
     session.commit()
     auth.login("kwame@example.org")
+    assert signed_in_as(client) == "kwame@example.org"
     r = client.post("/account/profile", data={"name": "Kwame Boateng", "country": "CI", "sex": "", "language": "fr"})
     assert r.status_code == 302
     session.refresh_all()

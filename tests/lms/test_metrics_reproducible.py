@@ -117,11 +117,12 @@ class Exports:
         inside = lambda moment: moment is not None and lower <= moment < upper  # noqa: E731
 
         records = [r for r in self.records if inside(_moment(r["completed_at"])) and self.record_ok(r, f)]
-        out = {"courses": {}, "workshops": {}, "organisations": {}, "data_quality": {}}
+        out = {"courses": {}, "workshops": {}, "organisations": {}, "data_quality": {}, "records": {}}
         out["courses"]["completions"] = _split(_sex(r["sex"]) for r in records if r["item_type"] == "course")
         out["workshops"]["participants_completed"] = _split(
             _sex(r["sex"]) for r in records if r["item_type"] == "workshop")
-        out["courses"]["certificates_issued"] = _split(_sex(r["sex"]) for r in records if r["certificate_code"])
+        out["records"]["certificates_issued"] = _split(_sex(r["sex"]) for r in records if r["certificate_code"])
+        out["courses"]["certificates_issued"] = out["records"]["certificates_issued"]  # its older name
 
         held = [(run_id, s) for run_id, s in self.sessions.values()
                 if inside(_moment(s["ends_at"])) and s["attendance_taken"] and self.run_ok(self.runs[run_id], f)]

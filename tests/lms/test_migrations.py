@@ -13,9 +13,9 @@ from sqlalchemy import inspect, text
 
 from lms import migrate
 from lms.db import TABLE_PREFIX, Base, make_engine
-from lms.models import load_all
+from lms.schema import load_models
 
-load_all()
+load_models()
 VERSION_TABLE = "lms_alembic_version"
 
 
@@ -39,7 +39,7 @@ def _tables(engine) -> set[str]:
 
 
 def test_models_declare_only_prefixed_tables():
-    assert Base.metadata.tables, "load_all() registered no tables"
+    assert Base.metadata.tables, "load_models() registered no tables"
     assert all(name.startswith(TABLE_PREFIX) for name in Base.metadata.tables)
 
 

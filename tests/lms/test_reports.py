@@ -203,7 +203,7 @@ def test_cascade_shares(client, auth, world):
     assert client.get(f"/reports/organisations/{world['sme_a'].id}/cascade").status_code == 404  # not an EO
 
 
-def test_dashboard_shows_the_computed_metrics(client, auth, session, world):
+def test_dashboard_shows_the_computed_metrics(app, client, auth, session, world):
     auth.login(world["secretariat"])
     response = client.get("/reports/dashboard")
     assert response.status_code == 200
@@ -221,7 +221,7 @@ def test_dashboard_shows_the_computed_metrics(client, auth, session, world):
     values = list(load_workbook(io.BytesIO(response.data)).active.values)
     every = compute(session, Period(date(2000, 1, 1), date(2100, 12, 31)), Filters())
     assert [tuple("" if v is None else v for v in row) for row in values[1:]] == [
-        tuple(v for v in row) for row in export_rows(every)]
+        tuple(v for v in row) for row in export_rows(every, app.extensions["lms"].registry)]
     completions = next(row for row in values if row[1] == "courses.completions")
     assert completions[3:] == (6, 3, 3, 0, 0)
 
@@ -267,3 +267,16 @@ def test_course_columns_list_each_course_with_its_latest_title(session):
     # by title; the workshop is not a course; zz-basics takes its latest record's title
     assert course_columns(session) == [("zz-basics", "A renamed course"), ("aa-advanced", "Advanced"),
                                        ("mm-middle", "Middle")]
+
+
+def test_the_certificates_column_counts_those_valid_today(session, app, world):
+    """Revoked and expired certificates are not valid; the column counts the others."""
+    sme = world["sme_a"]
+    record(session, sme, recent(4), person="yaw", person_name="Yaw Darko", sex="male", item_key="c1",
+           item_title="Course One", expires_at=NOW - timedelta(days=1))
+    record(session, sme, recent(3), person="efua", person_name="Efua Sarpong", sex="female", item_key="c1",
+           item_title="Course One", expires_at=NOW + timedelta(days=300))
+    session.commit()
+    _table, rows = _rows(session, app, period=THIS_YEAR)
+    a = rows["Adom Cocoa"]
+    assert (a.completions, a.certificates) == (5, 3)  # of the 5 this year, one revoked and one expired

@@ -53,7 +53,7 @@ def test_session_cookie_is_secure_in_production(client):
 
 
 def test_secret_key_required_outside_development(monkeypatch):
-    import config
+    from lms import config
 
     monkeypatch.setenv("LMS_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)

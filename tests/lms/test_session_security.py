@@ -151,7 +151,7 @@ def test_cookie_flags_in_the_test_settings(app, session):
 def test_cookie_flags_in_the_production_settings(app, database_url, session, monkeypatch):
     """The production configuration (config.from_environment) sends every cookie Secure,
     HttpOnly and SameSite, and HSTS over HTTPS."""
-    import config
+    from lms import config
     from lms import create_app
 
     make_user(session, email="kwame@example.org")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 from lms.db import TABLE_PREFIX, Base, make_engine
-from lms.models import load_all
+from lms.schema import load_models
 
-load_all()
+load_models()
 config = context.config
 target_metadata = Base.metadata
 VERSION_TABLE = "lms_alembic_version"
