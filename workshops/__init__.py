@@ -12,8 +12,7 @@ CONTENT_DIR = Path(__file__).resolve().parent / "content"
 def setup(registry) -> None:
     from lms.registry import MenuEntry
 
-    from .attendance_views import bp as attendance_bp
-    from .importer import import_series
+    from .content import import_series
     from .views import bp
 
     registry.add_blueprint(bp, "/workshops")
@@ -23,13 +22,12 @@ def setup(registry) -> None:
 
     registry.add_blueprint(api_bp, "/api/v1")
     registry.api_paths.update(API_PATHS)
-    registry.add_blueprint(attendance_bp, "/workshops")
     registry.add_menu(MenuEntry("lms_workshops.index", lambda: _l("Workshops"), "all", order=20))
     registry.add_menu(MenuEntry("lms_workshops.mine", lambda: _l("My workshops"), "authenticated", order=25))
     registry.add_content_importer("workshops", import_series)
 
     from .demo import load_activity
-    from .registration import forget_person
+    from .services.registration import forget_person
 
     registry.add_erasure_hook(forget_person)
 
@@ -65,6 +63,6 @@ def setup(registry) -> None:
     registry.add_activity_column(ActivityColumn(
         "attended_sessions", lambda: _l("Attended sessions"), attended_sessions_by_organisation, order=20))
 
-    from .reminders import cli as reminders_cli
+    from .services.reminders import cli as reminders_cli
 
     registry.add_cli_command(reminders_cli)

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from lms.api import api_blueprint
+from lms.common import NOT_RECORDED
 from lms.db import get_session
 
-from .models import RUN_AUDIENCES, Attendance, Registration, WorkshopRun
+from .models import RUN_AUDIENCES, SEATED, Attendance, Registration, RunStatus, WorkshopRun
 
 bp = api_blueprint("lms_api_workshops", __name__)
 
@@ -28,10 +29,10 @@ def workshops():
     runs = session.scalars(select(WorkshopRun).options(selectinload(WorkshopRun.sessions), selectinload(WorkshopRun.series))
                            .order_by(WorkshopRun.id)).all()
     confirmed = dict(session.execute(select(Registration.run_id, func.count()).where(
-        Registration.status == "confirmed").group_by(Registration.run_id)).all())
+        Registration.status.in_(SEATED)).group_by(Registration.run_id)).all())
     return jsonify(workshops=[{
         "id": run.id, "series": run.series.slug, "title": run.title, "host_organisation_id": run.host_organisation_id,
-        "language": run.language, "country": run.country, "timezone": run.timezone, "status": run.status,
+        "language": run.language, "country": run.country, "timezone": run.timezone, "status": str(run.status),
         "capacity": run.capacity, "confirmed": confirmed.get(run.id, 0), "audience": run.audience,
         "sessions": [{"id": s.id, "title": s.title, "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(),
                       "attendance_taken": s.attendance_taken_at is not None} for s in run.sessions],
@@ -58,7 +59,7 @@ def registrations_csv():
     for r, run in rows:
         sessions = attended.get(r.id, [])
         writer.writerow([r.id, run.id, run.series.slug, run.host_organisation_id, r.person_key or "", r.organisation_id or "",
-                         r.country or "", r.sex or "not_recorded", r.status, r.stakeholder_category or "",
+                         r.country or "", r.sex or NOT_RECORDED, str(r.status), r.stakeholder_category or "",
                          iso(r.queued_at), iso(r.confirmed_at), iso(r.cancelled_at), len(sessions),
                          ";".join(map(str, sessions))])
     return Response(out.getvalue(), mimetype="text/csv",
@@ -80,7 +81,7 @@ _RUN = {
         "id": {"type": "integer"}, "series": {"type": "string", "description": "The series' slug"},
         "title": {"type": "string"}, "host_organisation_id": {"type": "integer"}, "language": {"type": "string"},
         "country": {"type": "string"}, "timezone": {"type": "string", "description": "An IANA time zone"},
-        "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+        "status": {"type": "string", "enum": [s.value for s in RunStatus]},
         "capacity": {"type": "integer", "minimum": 1}, "confirmed": {"type": "integer", "minimum": 0},
         "audience": {"type": "string", "enum": list(RUN_AUDIENCES)},
         "sessions": {"type": "array", "items": _SESSION}},

@@ -99,16 +99,16 @@ def _demo_runs(session, m, series, rng, now, echo) -> None:
             session.add(run)
             session.flush()
             for j, user in enumerate(members):
-                status = "confirmed" if j < capacity else "waitlisted"
+                status = m.RegistrationStatus.CONFIRMED if j < capacity else m.RegistrationStatus.WAITLISTED
                 reg = m.Registration(run_id=run.id, user_id=user.id, status=status,
                                      queued_at=first - timedelta(days=20, minutes=-j),
-                                     confirmed_at=first - timedelta(days=20) if status == "confirmed" else None,
+                                     confirmed_at=first - timedelta(days=20) if status == m.RegistrationStatus.CONFIRMED else None,
                                      stakeholder_category="supplier", checkin_token=f"demo{run.id}x{user.id}x{rng.getrandbits(40):x}",
                                      person_key=user.person_key, organisation_id=user.organisation.id,
                                      sex=user.sex, country=user.country)
                 session.add(reg)
                 session.flush()
-                if past and status == "confirmed":
+                if past and status == m.RegistrationStatus.CONFIRMED:
                     attended = [s for s in run.sessions if rng.random() < 0.85]
                     for s in attended:
                         session.add(m.Attendance(registration_id=reg.id, session_id=s.id, checked_in_at=s.starts_at,

@@ -22,8 +22,8 @@ from lms.demo_large import LargeDemo, LargeDemoError
 from lms.records.models import CompletionRecord
 
 from .models import (
-    CHECKIN_ALPHABET, STAKEHOLDER_CATEGORIES, Attendance, Evaluation, Registration, RunSession, WorkshopRun,
-    WorkshopSeries,
+    CHECKIN_ALPHABET, STAKEHOLDER_CATEGORIES, Attendance, Evaluation, Registration, RegistrationStatus, RunSession,
+    RunStatus, WorkshopRun, WorkshopSeries,
 )
 
 WORKSHOP_SHARE = 0.25
@@ -170,7 +170,7 @@ def generate_large_demo(ctx: LargeDemo) -> None:
 
     # Who completes: exactly the claimed number of confirmed participants of finished runs.
     finishable = [(run, person, row) for run in runs if run.finished
-                  for person, row in run.registrations if row["status"] == "confirmed"]
+                  for person, row in run.registrations if row["status"] == RegistrationStatus.CONFIRMED]
     claimed = ctx.take_records(min(round(ctx.targets.records * WORKSHOP_SHARE), len(finishable)))
     completing = set(rng.sample(range(len(finishable)), claimed))
     completes = {finishable[i][2]["id"] for i in completing}
@@ -184,7 +184,7 @@ def generate_large_demo(ctx: LargeDemo) -> None:
             continue
         manager = run.host.manager_id
         for person, row in run.registrations:
-            if row["status"] != "confirmed":
+            if row["status"] != RegistrationStatus.CONFIRMED:
                 continue
             if row["id"] in completes:
                 present = taken
@@ -250,7 +250,7 @@ def _plan_run(ctx: LargeDemo, series: WorkshopSeries, host, count: int, pools: _
         "capacity": 1, "registration_opens_at": opens,
         "registration_closes_at": first_start - timedelta(hours=1) if rng.random() < 0.6 else None,
         "approval_required": approval, "audience": "members" if members_only else "open", "required_sessions": None,
-        "status": "cancelled" if cancelled_at else "scheduled",
+        "status": RunStatus.CANCELLED if cancelled_at else RunStatus.SCHEDULED,
         "checkin_code": "".join(rng.choices(CHECKIN_ALPHABET, k=6)), "created_by_id": host.manager_id,
         "created_at": min(opens - timedelta(days=rng.uniform(1, 30)), now - timedelta(days=1)).replace(microsecond=0),
         "cancelled_at": cancelled_at,
@@ -272,32 +272,32 @@ def _plan_run(ctx: LargeDemo, series: WorkshopSeries, host, count: int, pools: _
     for person, moment in arrivals:
         status = None
         if cancelled_at is not None:
-            status = "cancelled"
+            status = RegistrationStatus.CANCELLED
         elif rng.random() < CANCELLED_REGISTRATIONS:
-            status = "cancelled"
+            status = RegistrationStatus.CANCELLED
         elif approval and rng.random() < 0.05:
-            status = "rejected"
+            status = RegistrationStatus.REJECTED
         elif approval and upcoming and rng.random() < 0.25:
-            status = "pending"
+            status = RegistrationStatus.PENDING
         run.registrations.append((person, _registration(ctx, person, moment, status, cancelled_at, first_start)))
         if status is None:
             live.append(run.registrations[-1][1])
     row["capacity"] = max(1, round(max(len(live), 1) * rng.uniform(0.85, 1.35)))
     for k, reg in enumerate(live):
         if k < row["capacity"]:
-            reg["status"] = "confirmed"
+            reg["status"] = RegistrationStatus.CONFIRMED
             decided = reg["queued_at"] + timedelta(hours=rng.uniform(2, 72)) if approval else reg["queued_at"]
             reg["confirmed_at"] = min(decided, now - timedelta(minutes=1))
             reg["reminder_sent_at"] = first_start - timedelta(days=1) if not upcoming else None
         else:
-            reg["status"] = "waitlisted"
+            reg["status"] = RegistrationStatus.WAITLISTED
     return run
 
 
 def _registration(ctx: LargeDemo, person, moment: datetime, status, run_cancelled_at, first_start) -> dict:
     rng = ctx.rng
     cancelled_at = None
-    if status == "cancelled":
+    if status == RegistrationStatus.CANCELLED:
         cancelled_at = run_cancelled_at or moment + (min(first_start, ctx.now) - moment) * rng.random()
         cancelled_at = max(cancelled_at, moment).replace(microsecond=0)
     return {

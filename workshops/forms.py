@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, FieldList, Form, FormField, IntegerField,
-                     SelectField, StringField, TextAreaField, TimeField, URLField)
+                     RadioField, SelectField, StringField, TextAreaField, TimeField, URLField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL
 
 from lms.templating import LANGUAGE_LABELS, country_choices
@@ -26,7 +26,7 @@ STAKEHOLDER_LABELS = {
     "trade_union": _l("Trade union"),
     "other": _l("Other"),
 }
-SERIES_AUDIENCES = {
+SERIES_AUDIENCE_LABELS = {
     "all": _l("Everyone"),
     "sme": _l("Small and medium-sized enterprises"),
     "employers_organisation": _l("Employers' organisations"),
@@ -54,7 +54,7 @@ class SeriesForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=2000)])
     language = SelectField(_l("Language"), choices=_languages, default="en")
-    audience = SelectField(_l("Audience"), choices=list(SERIES_AUDIENCES.items()), default="all")
+    audience = SelectField(_l("Audience"), choices=list(SERIES_AUDIENCE_LABELS.items()), default="all")
     objectives_md = TextAreaField(_l("Objectives (Markdown)"), validators=[Optional(), Length(max=20000)])
     facilitator_notes_md = TextAreaField(
         _l("Facilitator notes (Markdown)"), validators=[Optional(), Length(max=50000)],
@@ -121,3 +121,20 @@ class CancelRunForm(FlaskForm):
     confirm = BooleanField(_l("Yes, cancel this run and tell everyone registered"),
                            validators=[DataRequired(_l("Tick the box to confirm."))])
 
+
+class SelfCheckInForm(FlaskForm):
+    code = StringField(_l("Code shown in the room"), validators=[
+        DataRequired(_l("Type the code shown in the room.")), Length(max=40)], render_kw={"autocomplete": "off"})
+
+
+SATISFACTION = [
+    ("5", _l("5 – Very satisfied")), ("4", _l("4 – Satisfied")), ("3", _l("3 – Neither satisfied nor dissatisfied")),
+    ("2", _l("2 – Dissatisfied")), ("1", _l("1 – Very dissatisfied")),
+]
+
+
+class EvaluationForm(FlaskForm):
+    satisfaction = RadioField(_l("How satisfied are you with this workshop?"), choices=SATISFACTION,
+                              validators=[InputRequired(_l("Choose how satisfied you are."))])
+    comments = TextAreaField(_l("Comments"), validators=[Length(max=5000)],
+                             description=_l("What worked, what could be better (optional)."))

@@ -22,7 +22,7 @@ from lms.metrics.definitions import (
     Filters, Period, organisation_has_sector, organisation_is_kind, split_by_sex,
 )
 
-from .models import Attendance, Registration, RunSession, WorkshopRun
+from .models import SEATED, Attendance, Registration, RunSession, WorkshopRun
 
 
 def _person_key():
@@ -76,7 +76,7 @@ def _runs_with_a_session_in(period: Period):
 def participants_registered(session, period: Period, filters: Filters) -> dict:
     """Distinct (person, run) confirmed registrations for runs with a session in the period."""
     stmt = select(_person_key().label("person_key"), Registration.run_id, Registration.sex).where(
-        Registration.status == "confirmed", Registration.run_id.in_(_runs_with_a_session_in(period)),
+        Registration.status.in_(SEATED), Registration.run_id.in_(_runs_with_a_session_in(period)),
         *_registration_conditions(filters),
     )
     return split_by_sex(session, stmt, unit=["person_key", "run_id"])

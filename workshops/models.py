@@ -3,8 +3,9 @@ attendance and evaluations."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import User
@@ -12,12 +13,55 @@ from lms.common import CODE_ALPHABET
 from lms.db import Base, UTCDateTime, utcnow
 from lms.orgs.models import Organisation
 
-REGISTRATION_STATUSES = ("pending", "confirmed", "waitlisted", "cancelled", "rejected")
+
+
+class RegistrationStatus(StrEnum):
+    """Where a person stands at a run. Stored as these strings."""
+
+    #: Waiting for the organisers' approval (runs with ``approval_required``).
+    PENDING = "pending"
+    #: Holds a seat.
+    CONFIRMED = "confirmed"
+    #: In the queue for a seat, in ``queued_at`` order.
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+#: The statuses that hold a seat (seats are counted from these rows).
+SEATED = (RegistrationStatus.CONFIRMED,)
+#: A registration still in play: it can be cancelled, and registering again returns it.
+LIVE = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+
+
+class RunStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class _StatusColumn(TypeDecorator):
+    """A StrEnum in a VARCHAR column: written as its value, read back as the member."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int):
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else str(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum(value)
+
 #: Who attended the forum of the action plan's seed document, as registration asks.
 STAKEHOLDER_CATEGORIES = (
     "buyer", "supplier", "worker_advocate", "survivor", "government", "academic",
     "technology_provider", "donor_investor", "employers_organisation", "trade_union", "other",
 )
+#: Who a series is written for.
+SERIES_AUDIENCES = ("sme", "employers_organisation", "all")
 RUN_AUDIENCES = ("open", "members")
 ATTENDANCE_METHODS = ("roster", "qr", "self")
 #: The letters of run check-in codes and session room codes: the shared code alphabet
@@ -36,7 +80,7 @@ class WorkshopSeries(Base):
     title: Mapped[str] = mapped_column(String(300))
     summary: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(5), default="en")
-    #: sme, employers_organisation or all
+    #: One of SERIES_AUDIENCES.
     audience: Mapped[str] = mapped_column(String(30), default="all")
     objectives_md: Mapped[str] = mapped_column(Text, default="")
     facilitator_notes_md: Mapped[str] = mapped_column(Text, default="")
@@ -100,8 +144,7 @@ class WorkshopRun(Base):
     audience: Mapped[str] = mapped_column(String(10), default="open")
     #: Sessions a participant must attend to complete the run; NULL: all of them.
     required_sessions: Mapped[int | None]
-    #: scheduled or cancelled.
-    status: Mapped[str] = mapped_column(String(10), default="scheduled")
+    status: Mapped[RunStatus] = mapped_column(_StatusColumn(RunStatus, 10), default=RunStatus.SCHEDULED)
     #: The short code shown in the room for self check-in.
     checkin_code: Mapped[str] = mapped_column(String(12))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("lms_users.id", ondelete="SET NULL"))
@@ -137,7 +180,7 @@ class Registration(Base):
     __tablename__ = "lms_registrations"
     __table_args__ = (
         UniqueConstraint("run_id", "user_id"),
-        CheckConstraint(f"status IN {REGISTRATION_STATUSES!r}", name="status"),
+        CheckConstraint(f"status IN {tuple(s.value for s in RegistrationStatus)!r}", name="status"),
         Index("ix_lms_registrations_run_status", "run_id", "status", "queued_at"),
         # Whether an organisation has a registration that attended in a period (organisations.reached).
         Index("ix_lms_registrations_organisation_id", "organisation_id"),
@@ -146,7 +189,7 @@ class Registration(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("lms_workshop_runs.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("lms_users.id", ondelete="SET NULL"), index=True)
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[RegistrationStatus] = mapped_column(_StatusColumn(RegistrationStatus, 12))
     #: Arrival order for the waitlist (taken under the run's lock).
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -166,6 +209,10 @@ class Registration(Base):
 
     run: Mapped[WorkshopRun] = relationship()
     user: Mapped[User | None] = relationship()
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE
 
 
 class Attendance(Base):

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from lms.db import utcnow
 from tests.factories import make_org, make_user
 from workshops import CONTENT_DIR
-from workshops.importer import import_series
+from workshops.content import import_series
 
 
 def login(page, base, email):

@@ -429,7 +429,7 @@ def test_organisation_names_in_the_registry_and_the_reports(live_app, watch):
 
 def test_registration_answers_shown_to_the_organiser(live_app, watch):
     from lms.db import get_session
-    from workshops import registration as booking
+    from workshops.services import registration as booking
 
     with sessionmaker(live_app)() as session:
         host = make_org(session, name="Host Employers")

@@ -128,7 +128,7 @@ def test_metrics_response_matches_its_schema(client, token):
 
 def test_courses_workshops_and_registrations_export(app, client, session, token):
     from tests.factories import make_course, make_run
-    from workshops import registration as booking
+    from workshops.services import registration as booking
 
     make_course(session, slug="essentials")
     run = make_run(session, capacity=1)

@@ -9,7 +9,7 @@ from lms.mail import OutboxMessage
 from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
 from tests.factories import make_org, make_run, make_user
-from workshops import registration as booking
+from workshops.services import registration as booking
 from workshops.models import Registration
 
 

@@ -42,8 +42,8 @@ from lms.orgs.forms import ImportForm, InviteForm, JoinForm, MergeForm, Organisa
 from lms.orgs.models import Invitation
 from lms.records.services import record_completion
 from lms.records.views import RevokeForm
-from workshops.attendance import session_room_code
-from workshops.attendance_views import EvaluationForm, SelfCheckInForm
+from workshops.services.attendance import session_room_code
+from workshops.forms import EvaluationForm, SelfCheckInForm
 from workshops.forms import CancelRunForm, RegisterForm, RunForm, SeriesForm
 from workshops.models import Attendance, Registration
 from tests.factories import PASSWORD, make_course, make_join_request, make_org, make_run, make_series, make_user
@@ -255,7 +255,7 @@ def _invitation(ctx, user):
 
 
 def _decline_token(ctx):
-    from workshops.notifications import decline_token
+    from workshops.services.notifications import decline_token
 
     reg = _registration(ctx.session, ctx.world.run, fresh_user(ctx), "waitlisted")
     with ctx.app.test_request_context():
@@ -411,18 +411,18 @@ def _routes():
             f"/workshops/registrations/{_registration(c.session, c.world.run, fresh_user(c), status).id}/"
             + action.replace("_registration", ""), c.world.manager))
     # -- attendance
-    r["lms_attendance.roster"] = Route(_roster)
-    r["lms_attendance.checkin"] = Route(lambda c: Target(
+    r["lms_workshops.roster"] = Route(_roster)
+    r["lms_workshops.checkin"] = Route(lambda c: Target(
         f"/workshops/checkin/{_registration(c.session, c.world.run, fresh_user(c), 'confirmed').checkin_token}",
         c.world.manager, {"session_id": st.sampled_from([s.id for s in c.world.run.sessions]).map(str)},
         spoilt={"session_id": st.sampled_from(EDGES).map(str)}), weight=2)
-    r["lms_attendance.self_checkin"] = Route(lambda c: Target(
+    r["lms_workshops.self_checkin"] = Route(lambda c: Target(
         f"/workshops/runs/{c.world.run.id}/self-check-in", _confirmed_learner(c), _form(c, SelfCheckInForm, overrides={
             "code": st.one_of(st.sampled_from([session_room_code(c.world.run, s) for s in c.world.run.sessions]),
                               names_text)})))
-    r["lms_attendance.evaluation"] = Route(lambda c: Target(f"/workshops/runs/{c.world.run.id}/evaluation",
+    r["lms_workshops.evaluation"] = Route(lambda c: Target(f"/workshops/runs/{c.world.run.id}/evaluation",
                                                         c.world.learner, _form(c, EvaluationForm)))
-    r["lms_attendance.calendar_page"] = Route(lambda c: Target("/workshops/calendar", c.world.learner))
+    r["lms_workshops.calendar_page"] = Route(lambda c: Target("/workshops/calendar", c.world.learner))
     return r
 
 

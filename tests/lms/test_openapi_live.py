@@ -57,7 +57,7 @@ def seeded(app, session):
     """An employers' organisation with SME members, a partner NGO, an organisation with
     nothing yet; people of each recorded sex with completion records; a published and an
     unpublished course; a past run with registrations (one waitlisted) and a future run."""
-    from workshops import registration as booking
+    from workshops.services import registration as booking
 
     eo = make_org(session, name="Ghana Employers Association", sectors=("cocoa", "fishing"),
                   website="https://gea.example")

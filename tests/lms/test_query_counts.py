@@ -4,6 +4,7 @@ records (with organisations, learners, runs and registrations growing alongside)
 Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -98,3 +99,53 @@ def auth_client(app, session):
     browser = app.test_client()
     browser.post("/account/login", data={"email": "reports@example.org", "password": "correct horse battery"})
     return browser
+
+
+def test_my_workshops_and_the_roster_do_not_grow_with_the_data(app, session, client):
+    """"My workshops" (a participant's registrations, a manager's hosted runs) and the
+    attendance roster: the same number of statements for 3 and for 30 runs and people."""
+    from lms.db import utcnow
+    from workshops.models import Attendance, Registration, RegistrationStatus
+
+    from ..factories import PASSWORD, make_org, make_run
+
+    host = make_org(session)
+    manager, learner = make_user(session, org=host, manager=True), make_user(session)
+    run = make_run(session, host=host, capacity=1000)
+    session.commit()
+
+    def grow(n: int) -> None:
+        """n more runs for the learner (each with its own host) and for the manager's
+        organisation, n more confirmed participants at ``run``, half of them present."""
+        for _ in range(n):
+            for other in (make_run(session), make_run(session, host=host)):
+                session.add(Registration(run_id=other.id, user_id=learner.id, status=RegistrationStatus.CONFIRMED,
+                                         checkin_token=secrets.token_urlsafe(16)))
+            person = make_user(session, org=make_org(session, kind="sme", parent=host))
+            registration = Registration(run_id=run.id, user_id=person.id, status=RegistrationStatus.CONFIRMED,
+                                        checkin_token=secrets.token_urlsafe(16))
+            session.add(registration)
+            session.flush()
+            if registration.id % 2:
+                session.add(Attendance(registration_id=registration.id, session_id=run.sessions[0].id,
+                                       checked_in_at=utcnow(), method="qr"))
+        session.commit()
+
+    organiser = app.test_client()
+    for browser, user in ((client, learner), (organiser, manager)):
+        assert browser.post("/account/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    roster = f"/workshops/runs/{run.id}/sessions/{run.sessions[0].id}/roster"
+    counter = Counter(app.extensions["lms"].engine)
+
+    def counts() -> dict:
+        return {"learner": _count(client, counter, "/workshops/mine"),
+                "manager": _count(organiser, counter, "/workshops/mine"),
+                "roster": _count(organiser, counter, roster)}
+
+    grow(3)
+    small = counts()
+    grow(27)
+    page = organiser.get(roster).get_data(as_text=True)
+    assert page.count('name="present"') == 30 and page.count(" checked>") == 15
+    assert client.get("/workshops/mine").get_data(as_text=True).count("/workshops/runs/") >= 60
+    assert counts() == small

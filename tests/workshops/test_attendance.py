@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from lms.common import FieldError
 from lms.db import utcnow, write_lock
 from lms.records.models import CompletionRecord
 from tests.factories import make_org, make_user
-from workshops import attendance
+from workshops.services import attendance, evaluations
 from workshops.models import Attendance, Evaluation, Registration, RunSession, WorkshopRun, WorkshopSeries
 
 
@@ -177,7 +178,7 @@ def test_only_confirmed_registrations_attend(session, world):
     session.commit()
     session.rollback()
     write_lock(session)
-    with pytest.raises(attendance.AttendanceError):
+    with pytest.raises(FieldError):
         attendance.record_attendance(session, waiting, waiting.run.sessions[0], "roster")
     session.rollback()
     assert _attendances(session) == []
@@ -188,14 +189,14 @@ def test_self_check_in_code_and_window(session, world):
     start = run.sessions[0].starts_at
     code = attendance.session_room_code(run, run.sessions[0])
     write_lock(session)
-    with pytest.raises(attendance.AttendanceError, match="not the code"):
+    with pytest.raises(FieldError, match="not the code"):
         attendance.self_check_in(session, registration, "K7M-3PX")
     # A code seen at another session does not work for this one.
-    with pytest.raises(attendance.AttendanceError, match="not the code"):
+    with pytest.raises(FieldError, match="not the code"):
         attendance.self_check_in(session, registration, attendance.session_room_code(run, run.sessions[1]))
-    with pytest.raises(attendance.AttendanceError, match="No session"):
+    with pytest.raises(FieldError, match="No session"):
         attendance.self_check_in(session, registration, code, now=start - timedelta(minutes=31))
-    with pytest.raises(attendance.AttendanceError, match="No session"):
+    with pytest.raises(FieldError, match="No session"):
         attendance.self_check_in(session, registration, code, now=start + timedelta(hours=2, minutes=31))
     assert attendance.self_check_in(session, registration, f" {code[:3].lower()}-{code[3:].lower()} ",
                                     now=start - timedelta(minutes=30)) is True
@@ -241,7 +242,7 @@ def test_evaluation_saved_updated_and_summarised(client, auth, session, world):
 
     session.refresh_all()
     assert session.scalar(select(func.count()).select_from(Evaluation)) == 2
-    summary = attendance.evaluation_summary(session, run.id)
+    summary = evaluations.evaluation_summary(session, run.id)
     assert (summary.count, summary.mean) == (2, 3.5)
     assert summary.distribution == {1: 0, 2: 1, 3: 0, 4: 0, 5: 1}
     assert summary.comments == ["Very useful."]
@@ -258,7 +259,7 @@ def test_evaluation_waits_for_the_first_session(session, world):
     later = _run(session, world["host"], utcnow() + timedelta(days=2))
     registration = _register(session, later, world["people"][0])
     session.commit()
-    assert "opens when the first session starts" in attendance.may_evaluate(session, registration)
+    assert "opens when the first session starts" in evaluations.may_evaluate(session, registration)
 
 
 def test_room_code_page(client, auth, world):

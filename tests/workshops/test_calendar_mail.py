@@ -14,10 +14,10 @@ from lms.db import get_session, utcnow
 from lms.mail import OutboxMessage, deliver_outbox, mail_config
 from tests.factories import make_org, make_user
 from tests.lms.test_mail import SMTPServer
-from workshops import reminders
-from workshops.calendar import run_ics
+from workshops.services import reminders
+from workshops.services.calendar import run_ics
 from workshops.models import Registration, RunSession, WorkshopRun, WorkshopSeries
-from workshops.registration import register
+from workshops.services.registration import register
 
 
 def _run(session, host, local_starts, zone="UTC", title=None, hours=3):

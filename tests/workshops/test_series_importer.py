@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from workshops import CONTENT_DIR
-from workshops.importer import ContentError, Problem, import_series, validate_series_folder
+from workshops.content import ContentError, Problem, import_series, validate_series_folder
 from workshops.models import SeriesSession, WorkshopSeries
 
 STARTER = {"due-diligence-for-smes": 4, "responsible-sourcing-forum": 3}

@@ -8,6 +8,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from lms.mail import Attachment, queue_mail
 
+from ..models import Registration
 from .calendar import run_ics
 
 SUBJECTS = {
@@ -32,8 +33,6 @@ def decline_token(registration) -> str:
 
 
 def registration_from_decline_token(session, token: str):
-    from .models import Registration
-
     try:
         registration_id, check = _serializer().loads(token)
     except (BadSignature, ValueError, TypeError):

@@ -20,12 +20,11 @@ from lms.content import (
 )
 from lms.db import utcnow
 
-from .models import SeriesSession, WorkshopSeries
+from .models import SERIES_AUDIENCES, SeriesSession, WorkshopSeries
 
 __all__ = ["ContentError", "Problem", "SeriesData", "import_series", "validate_series_folder"]
 
 SESSION_FILE_RE = re.compile(r"^\d{2}-[a-z0-9]+(-[a-z0-9]+)*\.md$")
-AUDIENCES = ("sme", "employers_organisation", "all")
 SERIES_REQUIRED = ("slug", "title", "summary", "language", "audience", "as_of", "sessions")
 SERIES_KEYS = frozenset(SERIES_REQUIRED + ("linked_course",))
 SESSION_KEYS = ("title", "duration_minutes")
@@ -92,8 +91,8 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
                                                  "lower case, such as en, fr or es")
         fields["language"] = language
         audience = m.get("audience")
-        if audience is not None and audience not in AUDIENCES:
-            series_md.add(m.line_of("audience"), f"audience {_show(audience)} is not one of: {', '.join(AUDIENCES)}")
+        if audience is not None and audience not in SERIES_AUDIENCES:
+            series_md.add(m.line_of("audience"), f"audience {_show(audience)} is not one of: {', '.join(SERIES_AUDIENCES)}")
         fields["audience"] = audience
         linked = m.get("linked_course")
         if linked is not None and not (isinstance(linked, str) and SLUG_RE.fullmatch(linked) and len(linked) <= 100):

@@ -1,5 +1,5 @@
-"""Attendance, completion of a run, self check-in, evaluations and the personal
-calendar feed's secret.
+"""Attendance: QR check-in, the roster, self check-in with the room code, and the
+completion of a run.
 
 ``complete_if_eligible`` is the one place a workshop run is completed. Every write
 here takes the run's lock first (``registration.lock_run``: SELECT ... FOR UPDATE on
@@ -8,28 +8,27 @@ the same moment record one attendance and at most one completion.
 """
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from lms.common import FieldError
 from lms.db import utcnow
 from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
 
-from .models import ATTENDANCE_METHODS, CHECKIN_ALPHABET, Attendance, CalendarFeed, Evaluation, Registration, RunSession, WorkshopRun
+from ..models import ATTENDANCE_METHODS, CHECKIN_ALPHABET, Attendance, Registration, RegistrationStatus, RunSession, WorkshopRun
 from .registration import lock_run
 
 #: Doors open early and people linger: a session is "in progress" for check-in this
 #: long before its start and after its end.
 CHECKIN_MARGIN = timedelta(minutes=30)
-
-
-class AttendanceError(ValueError):
-    """A check-in or evaluation that cannot be accepted; the message says why."""
+CONFIRMED = RegistrationStatus.CONFIRMED
 
 
 # -- attendance ------------------------------------------------------------------
@@ -54,8 +53,8 @@ def record_attendance(session: Session, registration: Registration, run_session:
         raise ValueError("the session belongs to another run")
     lock_run(session, registration.run_id)
     session.refresh(registration)
-    if registration.status != "confirmed":
-        raise AttendanceError(_("Only confirmed participants can be checked in."))
+    if registration.status != CONFIRMED:
+        raise FieldError(_("Only confirmed participants can be checked in."))
     existing = session.get(Attendance, (registration.id, run_session.id))
     if existing is not None:
         return False
@@ -75,7 +74,7 @@ def save_roster(session: Session, run_session: RunSession, present_registration_
     now = now or utcnow()
     lock_run(session, run_session.run_id)
     confirmed = {r.id: r for r in session.scalars(select(Registration).where(
-        Registration.run_id == run_session.run_id, Registration.status == "confirmed"))}
+        Registration.run_id == run_session.run_id, Registration.status == CONFIRMED))}
     ticked = {int(i) for i in present_registration_ids if str(i).isdigit() and int(i) in confirmed}
     present = set(session.scalars(select(Attendance.registration_id).where(Attendance.session_id == run_session.id)))
     gone = present - ticked
@@ -103,7 +102,7 @@ def complete_if_eligible(session: Session, registration: Registration,
                          now: datetime | None = None) -> CompletionRecord | None:
     """The one place a run is completed: enough sessions attended gives one completion
     record (with its certificate), once per person and run. Call under the run's lock."""
-    if registration.status != "confirmed" or registration.user is None:
+    if registration.status != CONFIRMED or registration.user is None:
         return None
     run = registration.run
     required = run.required_sessions if run.required_sessions is not None else len(run.sessions)
@@ -126,106 +125,102 @@ def normalise_room_code(text: str | None) -> str:
 def session_room_code(run, run_session) -> str:
     """The code shown in the room for one session: derived from the run's secret and the
     session, so a code seen at one session does not check anyone in to another."""
-    import hashlib
-    import hmac
-
     digest = hmac.new(run.checkin_code.encode(), f"session-{run_session.id}".encode(), hashlib.sha256).digest()
     return "".join(CHECKIN_ALPHABET[b % len(CHECKIN_ALPHABET)] for b in digest[:6])
 
 
 def self_check_in(session: Session, registration: Registration, code: str, now: datetime | None = None) -> bool:
     """The participant types the code shown in the room. True when recorded now, False
-    when already recorded; AttendanceError with the reason otherwise."""
+    when already recorded; FieldError (for the ``code`` field) with the reason otherwise."""
     now = now or utcnow()
     run = registration.run
-    if registration.status != "confirmed":
-        raise AttendanceError(_("Only confirmed participants can check in."))
+    if registration.status != CONFIRMED:
+        raise FieldError(_("Only confirmed participants can check in."), "code")
     current = sessions_in_progress(run, now)
     if not current:
-        raise AttendanceError(_("No session of this workshop is in progress now. "
-                                "Check in from 30 minutes before a session until 30 minutes after it."))
+        raise FieldError(_("No session of this workshop is in progress now. "
+                           "Check in from 30 minutes before a session until 30 minutes after it."), "code")
     typed = normalise_room_code(code)
     matching = [s for s in current if typed and typed == session_room_code(run, s)]
     if not matching:
-        raise AttendanceError(_("This is not the code shown in the room. Check it and type it again."))
+        raise FieldError(_("This is not the code shown in the room. Check it and type it again."), "code")
     return record_attendance(session, registration, matching[0], "self", by_user=registration.user, now=now)
 
 
-# -- evaluation ------------------------------------------------------------------
-
-def may_evaluate(session: Session, registration: Registration | None, now: datetime | None = None) -> str | None:
-    """Why this person may not give an evaluation now, or None."""
-    now = now or utcnow()
-    if registration is None or registration.status != "confirmed":
-        return _("Only participants of this workshop can evaluate it.")
-    run = registration.run
-    if not run.sessions or now < run.sessions[0].starts_at:
-        return _("The evaluation opens when the first session starts.")
-    if attended_count(session, registration) < 1:
-        return _("The evaluation is for people who attended at least one session.")
-    return None
+def room_codes(run: WorkshopRun) -> list[tuple[RunSession, str]]:
+    return [(s, session_room_code(run, s)) for s in run.sessions]
 
 
-def save_evaluation(session: Session, registration: Registration, satisfaction: int, comments: str | None,
-                    now: datetime | None = None) -> Evaluation:
-    """One evaluation per registration: a second one replaces the first."""
-    reason = may_evaluate(session, registration, now)
-    if reason:
-        raise AttendanceError(reason)
-    if satisfaction not in range(1, 6):
-        raise AttendanceError(_("Choose a satisfaction from 1 to 5."))
-    evaluation = session.scalar(select(Evaluation).where(Evaluation.registration_id == registration.id))
-    if evaluation is None:
-        evaluation = Evaluation(registration_id=registration.id, satisfaction=satisfaction)
-        session.add(evaluation)
-    evaluation.satisfaction = satisfaction
-    evaluation.comments = (comments or "").strip() or None
-    evaluation.submitted_at = now or utcnow()
-    session.flush()
-    return evaluation
+# -- the pages' questions ------------------------------------------------------------
+
+def run_session_of(session: Session, run: WorkshopRun, session_id: int) -> RunSession | None:
+    """The session ``session_id`` of ``run`` (None: no such session, or another run's)."""
+    run_session = session.get(RunSession, session_id)
+    return run_session if run_session is not None and run_session.run_id == run.id else None
 
 
 @dataclass
-class EvaluationSummary:
-    count: int = 0
-    mean: float | None = None
-    distribution: dict[int, int] = field(default_factory=lambda: dict.fromkeys(range(1, 6), 0))
-    comments: list[str] = field(default_factory=list)
+class Roster:
+    #: The confirmed participants, by name, with their accounts loaded.
+    participants: list[Registration]
+    #: Registration id -> its attendance at this session.
+    present: dict[int, Attendance]
 
 
-def evaluation_summary(session: Session, run_id: int) -> EvaluationSummary:
-    summary = EvaluationSummary()
-    of_run = (select(Evaluation.satisfaction, func.count()).join(
-        Registration, Registration.id == Evaluation.registration_id).where(Registration.run_id == run_id)
-        .group_by(Evaluation.satisfaction))
-    for satisfaction, n in session.execute(of_run):
-        summary.distribution[satisfaction] = n
-    summary.count = sum(summary.distribution.values())
-    if summary.count:
-        summary.mean = sum(k * v for k, v in summary.distribution.items()) / summary.count
-    summary.comments = list(session.scalars(select(Evaluation.comments).join(
-        Registration, Registration.id == Evaluation.registration_id).where(
-        Registration.run_id == run_id, Evaluation.comments.is_not(None)).order_by(Evaluation.submitted_at)))
-    return summary
+def roster(session: Session, run_session: RunSession) -> Roster:
+    """Who the organiser ticks: two queries however many participants there are."""
+    participants = session.scalars(select(Registration).where(
+        Registration.run_id == run_session.run_id, Registration.status == CONFIRMED)
+        .options(selectinload(Registration.user)).order_by(Registration.id)).all()
+    present = {a.registration_id: a for a in session.scalars(
+        select(Attendance).where(Attendance.session_id == run_session.id))}
+    participants = sorted(participants, key=lambda r: (r.user.name.casefold() if r.user else "", r.id))
+    return Roster(participants, present)
 
 
-# -- the personal calendar feed ------------------------------------------------------
-
-FEED_STATUSES = ("confirmed", "waitlisted")
-
-
-def feed_for(session: Session, user, reset: bool = False) -> CalendarFeed:
-    """The person's feed secret, made on first use; ``reset`` replaces it (the old URL stops working)."""
-    feed = session.get(CalendarFeed, user.id)
-    if feed is None:
-        feed = CalendarFeed(user_id=user.id, token=secrets.token_urlsafe(32))
-        session.add(feed)
-    elif reset:
-        feed.token, feed.created_at = secrets.token_urlsafe(32), utcnow()
-    session.flush()
-    return feed
+def registration_by_checkin_token(session: Session, token: str) -> Registration | None:
+    return session.scalar(select(Registration).where(Registration.checkin_token == token))
 
 
-def feed_runs(session: Session, user_id: int) -> list[WorkshopRun]:
-    return list(session.scalars(select(WorkshopRun).join(Registration, Registration.run_id == WorkshopRun.id).where(
-        Registration.user_id == user_id, Registration.status.in_(FEED_STATUSES)).order_by(WorkshopRun.id)))
+@dataclass
+class QrCheckIn:
+    """The organiser's page after scanning a participant's code."""
+
+    registration: Registration
+    #: The session the check-in is for (None: the organiser chooses).
+    chosen: RunSession | None
+    #: "recorded", "already", or why it was refused; None before the organiser confirms.
+    outcome: str | None = None
+    #: The ids of the sessions the participant is already checked in to.
+    already: set[int] = field(default_factory=set)
+
+
+def _checked_in(session: Session, registration: Registration) -> set[int]:
+    return set(session.scalars(select(Attendance.session_id).where(Attendance.registration_id == registration.id)))
+
+
+def qr_check_in_page(session: Session, registration: Registration, now: datetime | None = None) -> QrCheckIn:
+    """Before confirming: the session in progress is chosen when there is exactly one."""
+    current = sessions_in_progress(registration.run, now or utcnow())
+    return QrCheckIn(registration, current[0] if len(current) == 1 else None, None, _checked_in(session, registration))
+
+
+def qr_check_in(session: Session, registration: Registration, session_id: int | None, by_user,
+                now: datetime | None = None) -> QrCheckIn:
+    """Record the scanned participant at session ``session_id`` (None: the session in
+    progress). LookupError when that is no session of the run."""
+    now = now or utcnow()
+    run = registration.run
+    if session_id:
+        run_session = run_session_of(session, run, session_id)
+    else:
+        current = sessions_in_progress(run, now)
+        run_session = current[0] if current else None
+    if run_session is None:
+        raise LookupError("no such session of this run")
+    try:
+        outcome = "recorded" if record_attendance(session, registration, run_session, "qr", by_user=by_user,
+                                                  now=now) else "already"
+    except FieldError as exc:
+        outcome = str(exc)
+    return QrCheckIn(registration, run_session, outcome, _checked_in(session, registration))

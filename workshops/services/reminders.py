@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from lms.db import utcnow, write_lock
 
 from . import notifications
-from .models import Registration, RunSession, WorkshopRun
+from ..models import Registration, RegistrationStatus, RunSession, RunStatus, WorkshopRun
 
 DEFAULT_WITHIN = timedelta(hours=24)
 
@@ -29,7 +29,7 @@ def due_registration_ids(session, now: datetime, within: timedelta) -> list[int]
         select(Registration.id)
         .join(WorkshopRun, WorkshopRun.id == Registration.run_id)
         .join(first, first.c.run_id == WorkshopRun.id)
-        .where(WorkshopRun.status == "scheduled", Registration.status == "confirmed",
+        .where(WorkshopRun.status == RunStatus.SCHEDULED, Registration.status == RegistrationStatus.CONFIRMED,
                Registration.reminder_sent_at.is_(None),
                first.c.first_start > now, first.c.first_start <= now + within)
         .order_by(Registration.id)))
