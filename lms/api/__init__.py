@@ -2,20 +2,15 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
-
 from flask import Blueprint, jsonify, request
-from sqlalchemy import select, update
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from ..accounts.models import hash_token
-from ..db import get_session, utcnow, writer
+from ..db import get_session
 from .models import ApiToken
 
 PREFIX = "/api/v1"
-#: ``ApiToken.last_used_at`` is written at most this often per token, so a script
-#: calling the API in a loop does not turn every read into a write.
-LAST_USED_PRECISION = timedelta(minutes=15)
 
 
 class ApiError(Exception):
@@ -42,10 +37,6 @@ def _authenticate():
     row = get_session().scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip())))
     if row is None or row.revoked_at is not None or not row.user.is_active or not row.user.is_secretariat:
         raise ApiError(401, "unauthorized", "This token is not valid.")
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_PRECISION:
-        with writer() as session:
-            session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
 
 
 def api_blueprint(name: str, import_name: str) -> Blueprint:

@@ -150,26 +150,3 @@ def test_courses_workshops_and_registrations_export(app, client, session, token)
     assert "Rosa" not in export
     assert client.get("/api/v1/courses").status_code == 401
 
-
-def test_a_token_records_when_it_was_last_used(client, session, token):
-    from datetime import timedelta
-
-    from lms.api import LAST_USED_PRECISION
-    from lms.api.models import ApiToken
-
-    assert session.scalar(select(ApiToken.last_used_at)) is None
-    assert client.get("/api/v1/organisations", headers=auth(token)).status_code == 200
-    session.refresh_all()
-    first = session.scalar(select(ApiToken.last_used_at))
-    assert first is not None
-    # Used again soon after: not rewritten (a loop of reads is not a loop of writes).
-    assert client.get("/api/v1/organisations", headers=auth(token)).status_code == 200
-    session.refresh_all()
-    assert session.scalar(select(ApiToken.last_used_at)) == first
-    # Long after: rewritten.
-    row = session.scalar(select(ApiToken))
-    row.last_used_at = first - LAST_USED_PRECISION - timedelta(minutes=1)
-    session.commit()
-    assert client.get("/api/v1/organisations", headers=auth(token)).status_code == 200
-    session.refresh_all()
-    assert session.scalar(select(ApiToken.last_used_at)) > first - timedelta(seconds=1)
