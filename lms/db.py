@@ -124,21 +124,25 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session() -> Session:
+def get_session(write: bool = False) -> Session:
     """The session of the current app context, opened on first use.
 
-    A request that may write (POST and the like) starts as a writer (see
-    ``write_lock``), so that on SQLite it never fails halfway when another process
-    wrote after it had read. A GET reads without taking the lock; the few things a
-    GET writes go through ``writer()``.
+    ``write=True`` asks for a writer (see ``write_lock``): code outside a request (the
+    CLI, workers, tests) says so itself, before the session's first read. A request
+    that may write (POST and the like) starts as a writer without asking, so that on
+    SQLite it never fails halfway when another process wrote after it had read. A GET
+    reads without taking the lock; the few things a GET writes go through ``writer()``.
     """
-    if "lms_session" not in g:
-        session = current_app.extensions["lms"].sessionmaker()
-        if has_request_context() and request.method not in READ_ONLY_METHODS:
-            write_lock(session)
-            g.lms_session_writes = True
-        g.lms_session = session
-    return g.lms_session
+    session = g.get("lms_session")
+    if session is None:
+        session = g.lms_session = current_app.extensions["lms"].sessionmaker()
+        write = write or (has_request_context() and request.method not in READ_ONLY_METHODS)
+    if write and not g.get("lms_session_writes"):
+        if session.in_transaction():
+            raise RuntimeError("get_session(write=True) must come before the session's first read")
+        write_lock(session)
+        g.lms_session_writes = True
+    return session
 
 
 @contextmanager

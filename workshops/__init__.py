@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 
 #: The starter series shipped with the LMS.
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
+#: The bodies of the emails to participants (``queue_mail(..., "workshops/<name>")``).
+MAIL_DIR = Path(__file__).resolve().parent / "mail"
 
 
 def setup(registry) -> None:
@@ -16,6 +18,7 @@ def setup(registry) -> None:
     from .views import bp
 
     registry.add_blueprint(bp, "/workshops")
+    registry.add_mail_folder("workshops", MAIL_DIR)
 
     from .api import API_PATHS
     from .api import bp as api_bp

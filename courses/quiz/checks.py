@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from lms.content import INT_MAX, SLUG_RE, YList, YMap, plain
+from lms.content import INT_MAX, YList, YMap, is_slug, plain
 
 from ..content_values import CourseFile, show
 from ..models import FEEDBACK, GRADING, QUIZ_KINDS
@@ -190,7 +190,7 @@ def _question(f: CourseFile, q: YMap, index, quiz_kind, lesson_names, seen: dict
     f.keys(q, allowed, ("id", "type", "prompt"), prefix=prefix, not_here=not_here)
 
     if ident is not None:
-        if not isinstance(ident, str) or not SLUG_RE.fullmatch(ident) or len(ident) > 100:
+        if not is_slug(ident):
             f.add(q.line_of("id"), f"{prefix}the id must be lowercase letters, digits and hyphens, "
                                    "for example fl-indicators-count")
         elif ident in seen:

@@ -107,3 +107,46 @@ def test_the_catalogue_filters_drop_values_that_are_not_choices():
     filters = form.filters()
     assert (filters["language"], filters["sector"], filters["audience"]) == ("", "cocoa", "sme")
     assert len(filters["q"]) == 100 and not filters["q"].startswith(" ")
+
+
+def test_handing_in_locks_person_then_enrolment_then_attempt(app, session, backend):
+    """The order ``submit_attempt`` documents, as the database sees it: on PostgreSQL one
+    FOR UPDATE each on the user, the enrolment and the attempt, in that order, and no
+    other; on SQLite a transaction that began IMMEDIATE, and no row-lock selects."""
+    from sqlalchemy import event
+
+    course = make_course(session, lessons=1)
+    user = make_user(session)
+    enrolment = services.enrol(session, user, course)
+    services.mark_read(session, enrolment, enrolment.version.lessons[0])
+    session.commit()
+    with app.test_request_context(method="POST"):
+        s = get_session()
+        attempt = services.start_attempt(s, s.get(type(user), user.id), s.get(type(course), course.id)
+                                         .current_version.quiz("final"))
+        answers = right_answers(s, attempt)
+        s.commit()
+        attempt_id = attempt.id
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = app.extensions["lms"].engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with app.test_request_context(method="POST"):
+            s = get_session()
+            services.submit_attempt(s, s.get(QuizAttempt, attempt_id), answers)
+            s.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    locking = [stmt for stmt in statements if "FOR UPDATE" in stmt]
+    if backend == "postgres":
+        tables = [next(t for t in ("lms_users", "lms_enrolments", "lms_quiz_attempts") if f"FROM {t}" in stmt)
+                  for stmt in locking]
+        assert tables == ["lms_users", "lms_enrolments", "lms_quiz_attempts"]
+    else:
+        assert statements[0] == "BEGIN IMMEDIATE" and locking == []
+    session.refresh_all()
+    assert len(session.scalars(select(CompletionRecord)).all()) == 1  # and the course was completed, once

@@ -1,5 +1,5 @@
 """What participants are told, through the outbox. Emails are queued in the same
-transaction as the change that caused them."""
+transaction as the change that caused them; their bodies are ``workshops/mail/<event>.txt``."""
 from __future__ import annotations
 
 from flask import current_app, url_for
@@ -53,7 +53,7 @@ def registration_changed(session, registration, event: str) -> None:
     if event in ("confirmed", "promoted"):
         attachments.append(Attachment(f"workshop-{run.id}.ics", "text/calendar; method=PUBLISH", run_ics(run, link, include_online=True)))
     queue_mail(
-        session, user.email, SUBJECTS[event](run), f"workshop_{event}", attachments=attachments,
+        session, user.email, SUBJECTS[event](run), f"workshops/{event}", attachments=attachments,
         user=user, run=run, registration=registration, link=link,
         decline_link=url_for("lms_workshops.decline", token=decline_token(registration), _external=True)
         if event == "promoted" else None,

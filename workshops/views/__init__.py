@@ -14,8 +14,7 @@ from lms.db import get_session
 from ..models import LIVE, RegistrationStatus, RunStatus, WorkshopRun
 from ..services.runs import may_manage_run
 
-# The package's own folder holds templates/workshops/.
-bp = Blueprint("lms_workshops", __name__.rpartition(".")[0], template_folder="templates")
+bp = Blueprint("lms_workshops", __name__, template_folder="../templates")
 
 
 @bp.context_processor
