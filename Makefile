@@ -36,7 +36,9 @@ run: install
 	@mkdir -p instance
 	$(FLASK) lms init
 	$(FLASK) lms demo
-	@echo "Serving on http://127.0.0.1:5000"
+	@echo "Serving on http://127.0.0.1:5000 (the job worker runs beside it; its mail is printed here)"
+	@$(FLASK) lms worker --poll 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install-test system-deps

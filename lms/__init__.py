@@ -117,8 +117,10 @@ class LMS:
         app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
 
         from . import features
+        from .jobs import register_core_jobs
         from .metrics.definitions import register_core_metrics
         register_core_metrics(registry)
+        register_core_jobs(registry)
         features.load(app, registry)  # each feature of LMS_FEATURES fills this app's registry
 
         for event_name, listener in registry.session_listeners:

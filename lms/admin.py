@@ -1,4 +1,4 @@
-"""Secretariat pages: people and the audit log."""
+"""Secretariat pages: people, the audit log and the background jobs."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -10,10 +10,12 @@ from wtforms import StringField
 
 from .accounts.models import ROLES, AuditEntry, User
 from .accounts.services import update_account
+from .audit import audit
 from .auth import secretariat_required
 from .common import FieldError
 from .db import get_session
 from .forms import CSRFForm
+from .registry import current_registry
 
 bp = Blueprint("lms_admin", __name__)
 PER_PAGE = 50
@@ -117,3 +119,48 @@ def erase_user(user_id: int):
             flash(_("%(name)s has been erased. Their records remain, without their identity.", name=name), "success")
             return redirect(url_for("lms_admin.users"))
     return render_template("lms/admin/erase.html", user=user, form=form, error=error)
+
+
+@bp.get("/jobs")
+@secretariat_required
+def jobs():
+    """What the worker has to do, and what it gave up on (with the error), to retry or drop."""
+    from .jobs import Job, JobStatus
+
+    session = get_session()
+    kinds = current_registry().job_kinds
+    counts: dict = {}
+    for kind, status, n in session.execute(select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)):
+        counts.setdefault(kind, dict.fromkeys(JobStatus, 0))[JobStatus(status)] = n
+    page = _page()
+    failed_q = select(Job).where(Job.status == JobStatus.FAILED.value)
+    total = session.scalar(select(func.count()).select_from(failed_q.subquery()))
+    failed = session.scalars(failed_q.order_by(Job.finished_at.desc(), Job.id.desc())
+                             .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    retrying = session.scalars(select(Job).where(Job.status == JobStatus.PENDING.value, Job.attempts > 0)
+                               .order_by(Job.run_at, Job.id).limit(PER_PAGE)).all()
+    return render_template("lms/admin/jobs.html", counts=sorted(counts.items()), kinds=kinds, statuses=list(JobStatus),
+                           failed=failed, retrying=retrying, total=total, page=page, per_page=PER_PAGE,
+                           form=CSRFForm())
+
+
+@bp.post("/jobs/<int:job_id>/<any(retry, drop):action>")
+@secretariat_required
+def job_action(job_id: int, action: str):
+    from .jobs import Job, drop_job, retry_job
+
+    session = get_session()
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        abort(404)
+    if not CSRFForm().validate():
+        abort(400)
+    before = job.status
+    try:
+        (retry_job if action == "retry" else drop_job)(session, job)
+    except ValueError:
+        abort(409)
+    session.flush()
+    audit(f"job.{action}", job, current_user, kind=job.kind, status=before, error=job.last_error)
+    flash(_("The job will run again shortly.") if action == "retry" else _("The job has been dropped."), "success")
+    return redirect(url_for("lms_admin.jobs"))

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
-mail_cli = AppGroup("mail", help="The email outbox.")
+mail_cli = AppGroup("mail", help="Email.")
 content_cli = AppGroup("content", help="Course and workshop content.")
 
 
@@ -18,7 +18,7 @@ def make_cli(registry) -> AppGroup:
 
     A fresh group per app, so one app's features never add commands to another's."""
     group = AppGroup("lms", help="Alliance 8.7 LMS administration.")
-    for command in (db_cli, mail_cli, content_cli, init, demo, user_cli, token_cli, *registry.cli_commands):
+    for command in (db_cli, mail_cli, content_cli, init, demo, user_cli, token_cli, worker, *registry.cli_commands):
         group.add_command(command)
     return group
 
@@ -239,11 +239,45 @@ def user_create(email, name, password, role, org_name, manager, country):
 @mail_cli.command("send")
 @click.option("--limit", default=500, show_default=True)
 def mail_send(limit):
-    """Deliver the outbox once."""
-    from .mail import deliver_outbox, mail_config
+    """Send the emails that are due, once (the worker, for mail alone)."""
+    from .jobs import Worker
 
-    counts = deliver_outbox(_state().sessionmaker, mail_config(), limit=limit)
-    click.echo("sent {sent}, to retry {retry}, failed {failed}".format(**counts))
+    counts = Worker(current_app._get_current_object(), kinds={"mail"}).run_due(limit=limit)
+    click.echo("sent {done}, to retry {retry}, failed {failed}".format(**counts))
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run what is due now, then exit (for cron).")
+@click.option("--kind", "kinds", multiple=True, help="Run only jobs of this kind (repeatable).")
+@click.option("--limit", type=int, default=None, help="With --once: at most this many jobs.")
+@click.option("--poll", type=float, default=5.0, show_default=True, help="Seconds between looks when idle.")
+@with_appcontext
+def worker(once, kinds, limit, poll):
+    """Run background jobs: email, reminders and the features' own.
+
+    Without --once it runs until stopped (SIGTERM or Ctrl-C end it after the job at hand)."""
+    import signal
+
+    from .jobs import Worker
+
+    app = current_app._get_current_object()
+    unknown = set(kinds) - set(_state().registry.job_kinds)
+    if unknown:
+        raise click.BadParameter(f"no such job kind: {', '.join(sorted(unknown))}", param_hint="--kind")
+    w = Worker(app, kinds=set(kinds) or None)
+    if once:
+        counts = w.run_due(limit=limit)
+        click.echo("done {done}, to retry {retry}, failed {failed}".format(**counts))
+        return
+
+    def stop(_signum, _frame):
+        w.stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"Worker {w.name} running {', '.join(sorted(w.kinds))}; every {poll:g} s when idle.")
+    w.loop(poll=poll)
+    click.echo("Worker stopped.")
 
 
 @click.group("token", cls=AppGroup)

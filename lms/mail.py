@@ -1,10 +1,10 @@
-"""Email through an outbox table.
+"""Email: an outbox of messages, each delivered by a job of kind ``mail``.
 
-Code that wants to send mail calls ``queue_mail``; the row is written in the same
-transaction as the change that caused it. ``deliver_outbox`` (``flask lms mail send``,
-run by cron or a worker) claims due rows, sends them and marks them sent. A failure
-leaves the row for a later try with a growing delay, so nothing is lost while the
-mail server is down, and a claimed row is never sent twice.
+Code that wants to send mail calls ``queue_mail``; the message and its job are written
+in the same transaction as the change that caused them, so no email goes out for work
+that was rolled back. The worker (``lms.jobs``; ``flask lms mail send`` runs it once
+for mail alone) sends each message and marks it sent; a failure puts the job back with
+a growing delay, so nothing is lost while the mail server is down.
 """
 from __future__ import annotations
 
@@ -13,22 +13,21 @@ import json
 import smtplib
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app
-from sqlalchemy import String, Text, or_, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .db import Base, UTCDateTime, utcnow, write_lock
-
-MAX_ATTEMPTS = 12
-#: A claim older than this is presumed to belong to a worker that died mid-send.
-CLAIM_TIMEOUT = timedelta(minutes=10)
+from .jobs import Job, PermanentError, enqueue
 
 
 class OutboxMessage(Base):
+    """An email as it was written, kept with its delivery job (``job_id``)."""
+
     __tablename__ = "lms_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,15 +36,11 @@ class OutboxMessage(Base):
     body_text: Mapped[str] = mapped_column(Text)
     #: JSON list of {"filename", "content_type", "data" (base64)}.
     attachments: Mapped[str] = mapped_column(Text, default="[]")
-    #: pending -> sending -> sent; failed after MAX_ATTEMPTS.
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
-    attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(200))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("lms_jobs.id", ondelete="SET NULL"), index=True)
+    job: Mapped[Job | None] = relationship()
 
 
 @dataclass
@@ -66,18 +61,26 @@ def queue_mail(
     at once gets them written in batches."""
     body = render_mail(template, **context)
     message = OutboxMessage(
-        to_addr=to, subject=subject, body_text=body,
+        # A header holds one line: a name typed with a line break ("Eve\r\nBcc: ...")
+        # must not become a header of its own.
+        to_addr=one_line(to), subject=one_line(subject)[:300], body_text=body,
         attachments=json.dumps([
             {"filename": a.filename, "content_type": a.content_type,
              "data": base64.b64encode(a.data).decode()}
             for a in attachments or []
         ]),
         message_id=make_msgid(domain="lms.alliance87.local"),
+        job=enqueue(session, "mail"),
     )
     session.add(message)
     if flush:
         session.flush()
     return message
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of white space (line breaks included) made one space."""
+    return " ".join(str(text).split())
 
 
 def render_mail(template: str, **context) -> str:
@@ -164,93 +167,26 @@ class SMTPBackend:
 BACKENDS = {"console": ConsoleBackend, "smtp": SMTPBackend}
 
 
-def _retry_delay(attempts: int) -> timedelta:
-    return timedelta(minutes=min(2 ** attempts, 240))
+def deliver_message(run) -> None:
+    """The ``mail`` job: send the message that belongs to this job, once.
 
-
-def deliver_outbox(sessionmaker, config, limit: int = 500, now: datetime | None = None) -> dict:
-    """Send due messages once. Returns counts of sent, retried and failed messages."""
-    now = now or utcnow()
-    counts = {"sent": 0, "retry": 0, "failed": 0}
-    with sessionmaker() as session:
-        due = session.scalars(
-            select(OutboxMessage.id).where(
-                or_(
-                    (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-                    (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - CLAIM_TIMEOUT),
-                )
-            ).order_by(OutboxMessage.id).limit(limit)
-        ).all()
-    if not due:
-        return counts
-    backend_cls = BACKENDS[config["LMS_MAIL_BACKEND"]]
-    try:
-        backend = backend_cls(config).__enter__()
-    except (smtplib.SMTPException, OSError) as exc:
-        _postpone_all(sessionmaker, due, f"connect: {exc}", now, counts)
-        return counts
-    try:
-        for message_id in due:
-            with sessionmaker() as session, session.begin():
-                write_lock(session)
-                # The claim: only one worker wins the update from pending to sending.
-                claimed = session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message_id)
-                    .where(or_(
-                        OutboxMessage.status == "pending",
-                        (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - CLAIM_TIMEOUT),
-                    ))
-                    .values(status="sending", claimed_at=utcnow())
-                ).rowcount
-                if not claimed:
-                    continue
-                email = _build(session.get(OutboxMessage, message_id), config["LMS_MAIL_SENDER"])
-            # No transaction is open while the SMTP server is talked to: the write lock
-            # is not held for the length of a network call.
-            try:
-                backend.send(email)
-            except (smtplib.SMTPException, OSError) as exc:
-                error = str(exc)
-            else:
-                error = None
-            with sessionmaker() as session, session.begin():
-                write_lock(session)
-                row = session.get(OutboxMessage, message_id)
-                if error is None:
-                    row.status, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
-                    counts["sent"] += 1
-                else:
-                    _record_failure(row, error, now, counts)
-    finally:
-        backend.__exit__(None, None, None)
-    return counts
-
-
-def _record_failure(row: OutboxMessage, error: str, now: datetime, counts: dict) -> None:
-    row.attempts += 1
-    row.last_error = error[:2000]
-    if row.attempts >= MAX_ATTEMPTS:
-        row.status = "failed"
-        counts["failed"] += 1
-    else:
-        row.status = "pending"
-        row.next_attempt_at = now + _retry_delay(row.attempts)
-        counts["retry"] += 1
-
-
-def _postpone_all(sessionmaker, ids, error, now, counts) -> None:
-    """The server could not be reached: put off the rows no other worker has claimed."""
-    with sessionmaker() as session, session.begin():
+    The message is marked sent right after the server accepted it; a job run again
+    (its worker was killed in between) finds it sent and does nothing. No transaction
+    is open while the SMTP server is talked to."""
+    config = run.config
+    with run.sessionmaker() as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.job_id == run.job_id)).first()
+        if row is None:
+            raise PermanentError("the message is gone (its recipient was erased)")
+        if row.sent_at is not None:
+            return
+        email = _build(row, config["LMS_MAIL_SENDER"])
+        message_id = row.id
+    backend = run.resource("mail", lambda: BACKENDS[config["LMS_MAIL_BACKEND"]](config))
+    backend.send(email)
+    with run.sessionmaker() as session, session.begin():
         write_lock(session)
-        rows = session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.id.in_(ids), OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-            ).with_for_update(skip_locked=True)
-        )
-        for row in rows:
-            _record_failure(row, error, now, counts)
+        session.get(OutboxMessage, message_id).sent_at = utcnow()
 
 
 def mail_config(app=None) -> dict:

@@ -112,6 +112,8 @@ class Registry:
     record_kinds: dict = field(default_factory=dict)
     #: metric key -> Metric: labels, shapes and outputs of every figure (core and features)
     metrics: dict = field(default_factory=dict)
+    #: job kind key -> lms.jobs.JobKind: what this app's worker knows how to run
+    job_kinds: dict = field(default_factory=dict)
 
     def add_record_kind(self, kind: RecordKind) -> None:
         self.record_kinds[kind.key] = kind
@@ -175,6 +177,10 @@ class Registry:
 
     def add_mail_folder(self, name: str, folder) -> None:
         self.mail_folders[name] = folder
+
+    def add_job_kind(self, kind) -> None:
+        """A kind of background job (``lms.jobs.JobKind``) this app's worker runs."""
+        self.job_kinds[kind.key] = kind
 
 
 def current_registry() -> Registry:

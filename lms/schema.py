@@ -6,7 +6,7 @@ import importlib
 
 from .features import FEATURES
 
-CORE_MODULES = ("lms.accounts.models", "lms.orgs.models", "lms.mail", "lms.records.models", "lms.api.models")
+CORE_MODULES = ("lms.accounts.models", "lms.orgs.models", "lms.jobs", "lms.mail", "lms.records.models", "lms.api.models")
 
 
 def load_models(features=FEATURES) -> None:

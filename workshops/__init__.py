@@ -66,6 +66,14 @@ def setup(registry) -> None:
     registry.add_activity_column(ActivityColumn(
         "attended_sessions", lambda: _l("Attended sessions"), attended_sessions_by_organisation, order=20))
 
+    from datetime import timedelta
+
+    from lms.jobs import JobKind
+
     from .services.reminders import cli as reminders_cli
+    from .services.reminders import reminders_job
 
     registry.add_cli_command(reminders_cli)
+    # Hourly: a reminder goes out between 23 and 24 hours before a run's first session.
+    registry.add_job_kind(JobKind("workshops.reminders", reminders_job, label=_l("Workshop reminders"),
+                                  max_attempts=3, every=timedelta(hours=1)))

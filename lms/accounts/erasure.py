@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..audit import audit
 from ..db import utcnow
+from ..jobs import Job
 from ..mail import OutboxMessage
 from ..orgs.models import Invitation, Membership
 from ..records.models import CompletionRecord
@@ -31,6 +32,10 @@ def erase_person(session: Session, user: User, actor: User | None) -> None:
     if email:
         session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
         session.execute(delete(Invitation).where(Invitation.email == email))
+        # Their emails go, and the jobs that would have sent them.
+        mail_jobs = select(OutboxMessage.job_id).where(OutboxMessage.to_addr == email,
+                                                        OutboxMessage.job_id.is_not(None))
+        session.execute(delete(Job).where(Job.id.in_(mail_jobs)).execution_options(synchronize_session=False))
         session.execute(delete(OutboxMessage).where(OutboxMessage.to_addr == email))
     for hook in registry_of(session).erasure_hooks:
         hook(session, user)

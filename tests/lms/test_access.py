@@ -12,6 +12,7 @@ from lms.orgs.models import Membership, Organisation
 from courses.models import Course, Enrolment, QuizAttempt
 from lms.records.models import CompletionRecord
 from lms.db import utcnow
+from lms.jobs import Job, enqueue
 from lms.records.services import record_completion
 from workshops.models import CalendarFeed, Registration, RunSession, WorkshopRun, WorkshopSeries
 from tests.factories import make_course, make_join_request, make_org, make_user
@@ -84,6 +85,7 @@ GET_ROUTES = [
     ("/organisations/{eo_a}/import", only(MANAGE_A)),
     ("/admin/users", only({"secretariat"})),
     ("/admin/audit", only({"secretariat"})),
+    ("/admin/jobs", only({"secretariat"})),
     # The API answers to bearer tokens only: a browser session, even the secretariat's, is not enough.
     ("/api/v1/organisations", every(401)),
     ("/api/v1/courses", every(401)),
@@ -156,6 +158,10 @@ POST_ROUTES = [
      lambda s, w: s.get(Organisation, w["pending_org"]).status == "active"),
     ("/organisations/{pending_org}/reject", only(MANAGE_A, ok=moved("/organisations/requests")),
      lambda s, w: s.get(Organisation, w["pending_org"]).status == "rejected"),
+    ("/admin/jobs/{failed_job}/retry", only({"secretariat"}, ok=moved("/admin/jobs")),
+     lambda s, w: s.get(Job, w["failed_job"]).status == "pending"),
+    ("/admin/jobs/{failed_job}/drop", only({"secretariat"}, ok=moved("/admin/jobs")),
+     lambda s, w: s.get(Job, w["failed_job"]).status == "dropped"),
     ("/admin/users/{learner}?role=x", only({"secretariat"}, ok=moved("/admin/users?q=")),
      lambda s, w: s.scalar(select(Membership).where(Membership.user_id == w["learner"])) is not None
      and _role_of(s, w["learner"]) == "secretariat"),
@@ -252,6 +258,8 @@ def world(session):
     registration = Registration(run_id=run.id, user_id=learner.id, status="confirmed", checkin_token="access-token")
     session.add_all([registration, CalendarFeed(user_id=learner.id, token="access-feed")])
     ws_run, ws_registration = _workshop_pages_run(session, eo_a, applicant)
+    failed_job = enqueue(session, "mail")
+    failed_job.status, failed_job.attempts, failed_job.last_error = "failed", 12, "SMTPRecipientsRefused"
     session.commit()
     return {
         "ws_series": ws_run.series.slug, "ws_run": ws_run.id, "ws_registration": ws_registration.id,
@@ -259,6 +267,7 @@ def world(session):
         "eo_a": eo_a.id, "eo_b": eo_b.id, "sme_a": sme_a.id, "pending_org": pending_org.id,
         "course": "course-a", "course_id": course.id, "attempt": attempt.id,
         "learner": learner.id, "join_a": join_a.id, "code": record.certificate_code, "learner_membership": learner.membership.id,
+        "failed_job": failed_job.id,
         "users": {"learner": learner.email, "manager_a": manager_a.email,
                   "manager_b": manager_b.email, "secretariat": secretariat.email},
     }

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from lms.accounts.models import User
+from lms.jobs import Job
 from lms.mail import OutboxMessage, queue_mail
 from lms.orgs.models import Membership, Organisation
 from tests.conftest import make_test_app
@@ -172,7 +173,28 @@ def test_mail_send(app, runner, session):
     result = _invoke(runner, "mail", "send")
     assert result.exit_code == 0, result.output
     assert "sent 2, to retry 0, failed 0" in result.output
-    assert _count(session, OutboxMessage, OutboxMessage.status == "sent") == 2
+    assert _count(session, OutboxMessage, OutboxMessage.sent_at.is_not(None)) == 2
 
     again = _invoke(runner, "mail", "send")
     assert "sent 0," in again.output
+
+
+def test_worker_once_runs_every_kind_and_refuses_an_unknown_one(app, runner, session):
+    user = make_user(session, email="ama@example.org", name="Ama Mensah")
+    org = make_org(session, name="Ghana Employers' Association")
+    with app.test_request_context():
+        queue_mail(session, user.email, "Welcome", "join_approved", user=user, organisation=org)
+    session.commit()
+
+    result = _invoke(runner, "worker", "--kind", "no.such.kind", "--once")
+    assert result.exit_code == 2 and "no such job kind: no.such.kind" in result.output
+    assert _count(session, OutboxMessage, OutboxMessage.sent_at.is_not(None)) == 0
+    session.rollback()  # end this read, to see what the worker writes
+
+    result = _invoke(runner, "worker", "--once")
+    assert result.exit_code == 0, result.output
+    # The email, and the periodic jobs the worker schedules for itself (due at once).
+    assert "done 3, to retry 0, failed 0" in result.output
+    assert _count(session, OutboxMessage, OutboxMessage.sent_at.is_not(None)) == 1
+    assert set(session.scalars(select(Job.kind).where(Job.status == "pending"))) == {
+        "lms.prune_jobs", "workshops.reminders"}

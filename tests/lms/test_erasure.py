@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from lms.accounts.models import AuditEntry, User
 from lms.db import get_session
+from lms.jobs import Job
 from lms.mail import OutboxMessage
 from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
@@ -28,6 +29,9 @@ def test_erasure_keeps_anonymous_records(app, client, session):
         s.commit()
         code, key = record.certificate_code, ama.person_key
     before = session.scalar(select(func.count()).select_from(CompletionRecord))
+    mail_jobs = session.scalar(select(func.count()).select_from(Job).where(Job.kind == "mail"))
+    hers = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.to_addr == "ama@example.org"))
+    assert hers >= 1  # her booking confirmation, not sent yet
 
     client.post("/account/login", data={"email": "sec@example.org", "password": "correct horse battery"})
     assert client.post(f"/admin/users/{person.id}/erase", data={}).status_code == 200  # not confirmed
@@ -46,6 +50,8 @@ def test_erasure_keeps_anonymous_records(app, client, session):
     assert (registration.sex, registration.person_key) == ("female", key)
     assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.to_addr == "ama@example.org")) == 0
+    # The jobs that would have sent her emails went with them; nobody else's did.
+    assert session.scalar(select(func.count()).select_from(Job).where(Job.kind == "mail")) == mail_jobs - hers
     assert session.scalar(select(AuditEntry.action).where(AuditEntry.action == "user.erase")) == "user.erase"
     # The verification page no longer names anyone; the person cannot log in.
     assert "has been erased" in client.get("/admin/users").data.decode()  # the flash, shown once

@@ -38,6 +38,7 @@ from courses.models import Enrolment
 from lms.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
 from lms.accounts.models import ROLES, LoginAttempt, PasswordReset, hash_token
 from lms.db import Base, utcnow
+from lms.jobs import enqueue
 from lms.orgs.forms import ImportForm, InviteForm, JoinForm, MergeForm, OrganisationForm, RequestOrganisationForm
 from lms.orgs.models import Invitation
 from lms.records.services import record_completion
@@ -269,6 +270,13 @@ def _record_code(ctx):
                                  issuer="Fuzz").certificate_code
 
 
+def _failed_job(ctx) -> int:
+    job = enqueue(ctx.session, "mail")
+    job.status, job.attempts, job.last_error = "failed", 12, "SMTPRecipientsRefused"
+    ctx.session.flush()
+    return job.id
+
+
 def _attempt(ctx):
     """A fresh quiz attempt of a fresh enrolled learner, and the fields its page has."""
     from courses import services
@@ -351,6 +359,7 @@ def _routes():
         "role": st.sampled_from(ROLES + ("admin", "")), "active": st.sampled_from(["0", "1", "yes", ""])}))
     r["lms_admin.erase_user"] = Route(lambda c: Target(f"/admin/users/{_confirmed_learner(c).id}/erase",
                                                    c.world.secretariat, {"confirm": st.sampled_from(["yes", "no", ""])}))
+    r["lms_admin.job_action"] = Route(lambda c: Target(f"/admin/jobs/{_failed_job(c)}/retry", c.world.secretariat))
     r["lms_records.revoke"] = Route(lambda c: Target(f"/records/certificates/{_record_code(c)}/revoke",
                                                  c.world.secretariat, _form(c, RevokeForm)))
     r["lms_courses.publish"] = Route(lambda c: Target("/courses/admin/fuzz-course/publish", c.world.secretariat, {

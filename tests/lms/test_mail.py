@@ -1,6 +1,7 @@
-"""The outbox against a real SMTP server (aiosmtpd), on SQLite and PostgreSQL.
+"""Mail jobs against a real SMTP server (aiosmtpd), on SQLite and PostgreSQL.
 
 Delivery, retries while the server is down, and two workers racing for the same rows.
+The worker itself (processes, crashes, bad jobs) is tested in test_jobs.py.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from lms.db import utcnow
-from lms.mail import Attachment, OutboxMessage, deliver_outbox, mail_config, queue_mail
+from lms.jobs import Job, Worker
+from lms.mail import Attachment, OutboxMessage, mail_config, queue_mail
 from tests.factories import make_org, make_user
 
 ICS = (
@@ -109,13 +111,26 @@ def _rows(app, ids=None):
         return s.scalars(query).all()
 
 
+def _jobs(app, ids):
+    """The delivery jobs of the messages ``ids``, in the same order."""
+    with app.extensions["lms"].sessionmaker() as s:
+        return s.scalars(select(Job).join(OutboxMessage, OutboxMessage.job_id == Job.id)
+                         .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
+
+
+def deliver(app, now=None, config=None) -> dict:
+    """What ``flask lms mail send`` does: the worker, once, for mail alone."""
+    return Worker(app, kinds={"mail"}, now=now, config=config).run_due()
+
+
+NOTHING = {"done": 0, "retry": 0, "failed": 0}
+
+
 def test_delivers_once_with_attachment_intact(app, session, smtp_server):
     ics = Attachment(filename="workshop.ics", content_type="text/calendar; method=REQUEST", data=ICS)
     org, (row_id,) = _queue(app, session, attachments=[ics])
-    sm, config = app.extensions["lms"].sessionmaker, mail_config(app)
-
-    counts = deliver_outbox(sm, config)
-    assert counts == {"sent": 1, "retry": 0, "failed": 0}
+    counts = deliver(app)
+    assert counts == {"done": 1, "retry": 0, "failed": 0}
 
     assert len(smtp_server.inbox.messages) == 1
     msg = smtp_server.inbox.messages[0]
@@ -138,59 +153,58 @@ def test_delivers_once_with_attachment_intact(app, session, smtp_server):
 
     (row,) = _rows(app)
     assert row.id == row_id
-    assert row.status == "sent"
     assert row.sent_at is not None
-    assert row.attempts == 1
+    (job,) = _jobs(app, [row_id])
+    assert (job.kind, job.status, job.attempts) == ("mail", "done", 1)
     assert msg["Message-ID"] == row.message_id
 
     # Nothing left to do: a second run sends nothing more.
-    assert deliver_outbox(sm, config) == {"sent": 0, "retry": 0, "failed": 0}
+    assert deliver(app) == NOTHING
     assert len(smtp_server.inbox.messages) == 1
 
 
 def test_server_down_then_up_loses_nothing_and_sends_nothing_twice(app, session, smtp_server):
     _, ids = _queue(app, session, n=3)
-    sm, config = app.extensions["lms"].sessionmaker, mail_config(app)
 
     smtp_server.stop()
     before = utcnow()
-    counts = deliver_outbox(sm, config)
-    assert counts == {"sent": 0, "retry": 3, "failed": 0}
-    rows = _rows(app, ids)
-    assert [r.status for r in rows] == ["pending"] * 3
-    assert [r.attempts for r in rows] == [1] * 3
-    assert all(r.next_attempt_at > before for r in rows)
-    assert all(r.last_error for r in rows)
+    counts = deliver(app)
+    assert counts == {"done": 0, "retry": 3, "failed": 0}
+    jobs = _jobs(app, ids)
+    assert [j.status for j in jobs] == ["pending"] * 3
+    assert [j.attempts for j in jobs] == [1] * 3
+    assert all(j.run_at > before + timedelta(minutes=1) for j in jobs)
+    assert all("Connection refused" in j.last_error or "connect" in j.last_error.lower() for j in jobs)
+    assert all(r.sent_at is None for r in _rows(app, ids))
     assert smtp_server.inbox.messages == []
 
     # Not due yet: a run right away does not even try.
     smtp_server.start()
-    assert deliver_outbox(sm, config) == {"sent": 0, "retry": 0, "failed": 0}
+    assert deliver(app) == NOTHING
     assert smtp_server.inbox.messages == []
 
     # Once due, all three go out exactly once.
-    later = max(r.next_attempt_at for r in rows) + timedelta(seconds=1)
-    assert deliver_outbox(sm, config, now=later) == {"sent": 3, "retry": 0, "failed": 0}
+    later = max(j.run_at for j in jobs) + timedelta(seconds=1)
+    assert deliver(app, now=later) == {"done": 3, "retry": 0, "failed": 0}
+    rows = _rows(app, ids)
     received = smtp_server.inbox.message_ids()
     assert received == Counter({r.message_id: 1 for r in rows})
-    rows = _rows(app, ids)
-    assert [r.status for r in rows] == ["sent"] * 3
-    assert [r.attempts for r in rows] == [2] * 3
+    assert all(r.sent_at is not None for r in rows)
+    assert [(j.status, j.attempts) for j in _jobs(app, ids)] == [("done", 2)] * 3
 
-    assert deliver_outbox(sm, config, now=later + timedelta(hours=1)) == {"sent": 0, "retry": 0, "failed": 0}
+    assert deliver(app, now=later + timedelta(hours=1)) == NOTHING
     assert smtp_server.inbox.message_ids() == received
 
 
 def test_two_workers_deliver_each_message_exactly_once(app, session, smtp_server):
     _, ids = _queue(app, session, n=20)
-    sm, config = app.extensions["lms"].sessionmaker, mail_config(app)
     barrier = threading.Barrier(2)
     results, errors = [], []
 
     def worker():
         try:
             barrier.wait(timeout=10)
-            results.append(deliver_outbox(sm, config))
+            results.append(deliver(app))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -202,11 +216,11 @@ def test_two_workers_deliver_each_message_exactly_once(app, session, smtp_server
     assert not any(t.is_alive() for t in threads)
     assert errors == []
 
-    assert sum(r["sent"] for r in results) == 20
+    assert sum(r["done"] for r in results) == 20
     assert all(r["retry"] == 0 and r["failed"] == 0 for r in results)
     rows = _rows(app, ids)
-    assert [r.status for r in rows] == ["sent"] * 20
-    assert [r.attempts for r in rows] == [1] * 20
+    assert all(r.sent_at is not None for r in rows)
+    assert [(j.status, j.attempts) for j in _jobs(app, ids)] == [("done", 1)] * 20
     assert smtp_server.inbox.message_ids() == Counter({r.message_id: 1 for r in rows})
 
 
@@ -215,7 +229,7 @@ def test_console_backend_prints_and_marks_sent(app, session, capsys):
     config = dict(mail_config(app), LMS_MAIL_BACKEND="console")
     capsys.readouterr()
 
-    assert deliver_outbox(app.extensions["lms"].sessionmaker, config)["sent"] == 1
+    assert deliver(app, config=config)["done"] == 1
 
     out = capsys.readouterr().out
     (row,) = _rows(app, [row_id])
@@ -223,9 +237,9 @@ def test_console_backend_prints_and_marks_sent(app, session, capsys):
     assert "Subject: Welcome to Ghana Employers' Association" in out
     assert f"Message-ID: {row.message_id}" in out
     assert "Hello Ama Mensah 0," in out
-    assert row.status == "sent"
+    assert row.sent_at is not None
     with app.extensions["lms"].sessionmaker() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")) == 0
+        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) == 0
 
 
 class Tarpit:
@@ -249,19 +263,17 @@ class Tarpit:
         self.sock.close()
 
 
-def test_failed_connection_does_not_requeue_what_another_worker_sent(app, session, smtp_server):
-    """Worker A picks the due rows, then its connection fails; meanwhile worker B sent them.
-
-    A must not put B's sent rows back in the queue (they would go out twice).
-    """
+def test_a_worker_stuck_on_a_dead_server_does_not_hold_up_another(app, session, smtp_server):
+    """Worker A claims a message and hangs on a server that never answers; worker B,
+    meanwhile, sends the others. When A's connection fails, only A's message is put
+    back, and it goes out later exactly once: nothing is sent twice, nothing is lost."""
     _, ids = _queue(app, session, n=3)
-    sm, config = app.extensions["lms"].sessionmaker, mail_config(app)
     tarpit = Tarpit()
     results, errors = [], []
 
     def worker_a():
         try:
-            results.append(deliver_outbox(sm, dict(config, LMS_MAIL_PORT=tarpit.port)))
+            results.append(deliver(app, config=dict(mail_config(app), LMS_MAIL_PORT=tarpit.port)))
         except BaseException as exc:
             errors.append(exc)
 
@@ -269,15 +281,15 @@ def test_failed_connection_does_not_requeue_what_another_worker_sent(app, sessio
     a.start()
     try:
         assert tarpit.accepted.wait(10), "worker A never connected"
-        assert deliver_outbox(sm, config)["sent"] == 3  # worker B
+        assert deliver(app) == {"done": 2, "retry": 0, "failed": 0}  # worker B
     finally:
         tarpit.release.set()
         a.join(30)
     assert errors == []
+    assert results == [{"done": 0, "retry": 1, "failed": 0}]
 
-    message_ids = [r.message_id for r in _rows(app, ids)]
     later = utcnow() + timedelta(days=2)
-    deliver_outbox(sm, config, now=later)
+    assert deliver(app, now=later) == {"done": 1, "retry": 0, "failed": 0}
+    message_ids = [r.message_id for r in _rows(app, ids)]
     assert smtp_server.inbox.message_ids() == Counter({m: 1 for m in message_ids})
-    assert [r.status for r in _rows(app, ids)] == ["sent"] * 3
-    assert results == [{"sent": 0, "retry": 0, "failed": 0}]
+    assert [j.status for j in _jobs(app, ids)] == ["done"] * 3

@@ -77,7 +77,7 @@ def test_check_fails_on_an_outdated_database(engine):
 
 @pytest.mark.parametrize("ddl", [
     "ALTER TABLE lms_users ADD COLUMN stray INTEGER",
-    "DROP INDEX ix_lms_outbox_status",
+    "DROP INDEX ix_lms_jobs_due",
     "CREATE TABLE lms_stray (id INTEGER PRIMARY KEY)",
 ], ids=["stray-column", "missing-index", "stray-lms-table"])
 def test_check_fails_when_database_and_models_differ(engine, ddl):
@@ -105,3 +105,46 @@ def test_host_tables_are_ignored(engine):
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT name FROM host_things WHERE id = 1")) == "kept"
         assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "hostrev1"
+
+
+def test_0008_gives_every_unsent_message_its_job(engine):
+    """Moving the outbox's delivery columns into jobs loses nothing waiting: each unsent
+    message gets a mail job with its tries, next time and error; a sent one needs none;
+    and downgrading puts the columns back as they were."""
+    migrate.upgrade(engine, "0007")
+    columns = "to_addr, subject, body_text, attachments, status, attempts, created_at, next_attempt_at, " \
+              "claimed_at, sent_at, last_error, message_id"
+    rows = [
+        ("1", "pending", 0, "2026-12-01 10:00:00", None, None, None),
+        ("2", "sending", 3, "2026-12-01 11:00:00", "2026-12-01 10:59:00", None, "timed out"),
+        ("3", "failed", 12, "2026-12-01 12:00:00", None, None, "550 no such user"),
+        ("4", "sent", 1, "2026-12-01 09:00:00", None, "2026-12-01 09:00:05", None),
+    ]
+    with engine.begin() as conn:
+        for n, status, attempts, due, claimed, sent, error in rows:
+            conn.execute(text(f"INSERT INTO lms_outbox ({columns}) VALUES (:to, 'Hello', 'Body', '[]', :status, "
+                              ":attempts, '2026-12-01 08:00:00', :due, :claimed, :sent, :error, :mid)"),
+                         dict(to=f"p{n}@example.org", status=status, attempts=attempts, due=due, claimed=claimed,
+                              sent=sent, error=error, mid=f"<{n}@lms>"))
+    migrate.upgrade(engine, "0008")
+    with engine.connect() as conn:
+        got = conn.execute(text(
+            "SELECT o.to_addr, j.kind, j.status, j.attempts, j.last_error, j.run_at FROM lms_outbox o "
+            "LEFT JOIN lms_jobs j ON j.id = o.job_id ORDER BY o.id")).all()
+    assert [tuple(r[:5]) for r in got] == [
+        ("p1@example.org", "mail", "pending", 0, None),
+        ("p2@example.org", "mail", "pending", 3, "timed out"),
+        ("p3@example.org", "mail", "failed", 12, "550 no such user"),
+        ("p4@example.org", None, None, None, None),
+    ]
+    assert str(got[1][5]).startswith("2026-12-01 11:00")
+    assert "last_used_at" not in {c["name"] for c in inspect(engine).get_columns("lms_api_tokens")}
+
+    migrate.downgrade(engine, "0007")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT to_addr, status, attempts, last_error FROM lms_outbox ORDER BY id")).all()
+    assert [tuple(r) for r in back] == [
+        ("p1@example.org", "pending", 0, None), ("p2@example.org", "pending", 3, "timed out"),
+        ("p3@example.org", "failed", 12, "550 no such user"),
+        ("p4@example.org", "sent", 0, None),  # how many tries a sent message took is not kept
+    ]

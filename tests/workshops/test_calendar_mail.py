@@ -11,7 +11,8 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from lms.db import get_session, utcnow
-from lms.mail import OutboxMessage, deliver_outbox, mail_config
+from lms.jobs import Job, Worker
+from lms.mail import OutboxMessage
 from tests.factories import make_org, make_user
 from tests.lms.test_mail import SMTPServer
 from workshops.services import reminders
@@ -126,8 +127,8 @@ def test_confirmation_delivered_with_a_calendar_file(app, session, smtp_server):
         assert registration.status == "confirmed"
         db.commit()
 
-    counts = deliver_outbox(app.extensions["lms"].sessionmaker, mail_config(app))
-    assert counts == {"sent": 1, "retry": 0, "failed": 0}
+    counts = Worker(app, kinds={"mail"}).run_due()
+    assert counts == {"done": 1, "retry": 0, "failed": 0}
     (message,) = smtp_server.inbox.messages
     assert message["To"] == "kofi@example.org" and "Lima forum" in message["Subject"]
     (ics,) = [part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"]
@@ -164,8 +165,29 @@ def test_reminders_are_queued_once(app, session, runner, smtp_server):
     rows = _outbox(app, "Reminder: Soon")
     assert sorted(r.to_addr for r in rows) == ["r0@example.org", "r1@example.org"]
     assert _outbox(app, "Reminder: Later") == []
-    assert deliver_outbox(app.extensions["lms"].sessionmaker, mail_config(app))["sent"] == 2
+    assert Worker(app, kinds={"mail"}).run_due()["done"] == 2
     assert len(smtp_server.inbox.messages) == 2
 
     result = runner.invoke(reminders.cli, ["send", "--hours", "96"])
     assert "1 reminder(s) queued." in result.output
+
+
+def test_the_worker_sends_reminders_by_itself_every_hour(app, session, smtp_server):
+    """Reminders are a periodic job: a worker with nothing else to do queues them and
+    sends them, and the next look is an hour later."""
+    host = make_org(session, name="Host")
+    now = utcnow().replace(microsecond=0)
+    soon = _run(session, host, [], title="Soon")
+    soon.sessions = [RunSession(title="Only", starts_at=now + timedelta(hours=12), ends_at=now + timedelta(hours=14))]
+    _register(session, soon, make_user(session, email="r0@example.org"))
+    session.commit()
+
+    assert Worker(app).run_due() == {"done": 3, "retry": 0, "failed": 0}  # reminders, prune, mail
+    (message,) = smtp_server.inbox.messages
+    assert message["To"] == "r0@example.org" and message["Subject"].startswith("Reminder: Soon")
+    with app.extensions["lms"].sessionmaker() as s:
+        (waiting,) = s.scalars(select(Job).where(Job.kind == "workshops.reminders", Job.status == "pending")).all()
+    assert now + timedelta(hours=1) <= waiting.run_at <= utcnow() + timedelta(hours=1)
+    assert Worker(app, now=waiting.run_at - timedelta(minutes=1)).run_due() == {"done": 0, "retry": 0, "failed": 0}
+    assert Worker(app, now=waiting.run_at).run_due() == {"done": 1, "retry": 0, "failed": 0}
+    assert len(smtp_server.inbox.messages) == 1  # reminded once

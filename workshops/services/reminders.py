@@ -1,6 +1,6 @@
 """Reminders before a run's first session, queued exactly once per registration.
 
-``Registration.reminder_sent_at`` is set in the same transaction as the outbox row, so
+``Registration.reminder_sent_at`` is set in the same transaction as the email, so
 a reminder is either queued and marked or neither; a second run (or a second worker)
 finds nothing left to do.
 """
@@ -60,13 +60,18 @@ def send_reminders(sessionmaker, now: datetime | None = None, within: timedelta 
     return queued
 
 
+def reminders_job(run) -> None:
+    """The hourly ``workshops.reminders`` job of the worker."""
+    send_reminders(run.sessionmaker, run.now)
+
+
 cli = AppGroup("reminders", help="Workshop reminders.")
 
 
 @cli.command("send")
 @click.option("--hours", default=24, show_default=True, help="Remind of runs whose first session starts within this many hours.")
 def send(hours: int):
-    """Queue the reminders due now (run it hourly, like `lms mail send`)."""
+    """Queue the reminders due now (the worker does it hourly by itself)."""
     if not current_app.config.get("LMS_BASE_URL") and not current_app.config.get("SERVER_NAME"):
         click.echo("Warning: BASE_URL is not set, so links in reminders will point to localhost. "
                    "Set BASE_URL to the site's public address, e.g. https://learn.example.org/learn", err=True)
