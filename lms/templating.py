@@ -101,6 +101,7 @@ def setup_templating(app, registry) -> None:
             "sector_label": lambda s: SECTOR_LABELS.get(s, s),
             "size_label": lambda s: SIZE_LABELS.get(s, s or ""),
             "sex_label": lambda s: SEX_LABELS.get(s, s),
+            "record_kind_label": lambda t: registry.record_kinds[t].label if t in registry.record_kinds else t,
             "site_name": app.config["LMS_SITE_NAME"],
             "current_locale": lambda: str(get_locale()),
         }

@@ -24,7 +24,7 @@ from ..orgs.models import Organisation
 from . import dashboard as board
 from .forms import DashboardForm, TableForm
 from .tables import (
-    PER_PAGE, TableQuery, cascade, course_columns, organisation_records, organisation_table, scope_for, sort_keys,
+    PER_PAGE, TableQuery, cascade, item_columns, organisation_records, organisation_table, scope_for, sort_keys,
 )
 
 bp = Blueprint("lms_reports", __name__)
@@ -77,7 +77,7 @@ def index():
 @secretariat_required
 def dashboard(fmt: str | None = None):
     session = get_session()
-    form = DashboardForm(request.args).setup(_countries(session), course_columns(session))
+    form = DashboardForm(request.args).setup(_countries(session), _course_choices(session))
     metrics = period = None
     if form.validate():
         period = form.period(_today())
@@ -92,6 +92,15 @@ def dashboard(fmt: str | None = None):
                            outputs=board.outputs(current_registry()),
                            labels=board.metric_labels(current_registry()), charts=charts,
                            split_keys=board.SPLIT_KEYS)
+
+
+def _course_choices(session) -> list[tuple[str, str]]:
+    """The ``course`` filter's choices: the items of the per-item kinds, which it narrows
+    by item_key (one choice per key, whichever kinds share it)."""
+    choices: dict = {}
+    for item in item_columns(session, current_registry()):
+        choices.setdefault(item.key, item.title)
+    return list(choices.items())
 
 
 def _dashboard_charts(metrics: dict) -> dict:
@@ -140,12 +149,13 @@ def _table_query(form: TableForm, scope, *, paged: bool) -> TableQuery:
     )
 
 
-def table_header(table, with_courses=True) -> list[str]:
+def table_header(table, with_items=True) -> list[str]:
     header = [_("No."), _("Organisation"), _("Kind"), _("Country"), _("Member of"), _("Members")]
     header += [str(c.label()) for c in table.activity_columns]
-    header += [_("Course completions"), _("Workshop completions"), _("Valid certificates"), _("Last activity (UTC)")]
-    if with_courses:
-        header += [title for _key, title in table.courses]
+    header += [str(kind.completions_label) for kind in table.record_kinds]
+    header += [_("Valid certificates"), _("Last activity (UTC)")]
+    if with_items:
+        header += [item.title for item in table.items]
     return header
 
 
@@ -153,8 +163,9 @@ def table_rows(table):
     for row in table.rows:
         yield [row.id, row.name, row.kind, row.country, row.parent_name or "", row.members,
                *(row.activity[c.key] for c in table.activity_columns),
-               row.completions, row.workshop_completions, row.certificates, row.last_activity or "",
-               *(row.by_course.get(key, 0) for key, _title in table.courses)]
+               *(row.completions[kind.key] for kind in table.record_kinds),
+               row.certificates, row.last_activity or "",
+               *(row.by_item.get((item.kind, item.key), 0) for item in table.items)]
 
 
 @bp.get("/organisations")
@@ -217,12 +228,15 @@ def organisation(org_id: int, fmt: str | None = None):
         if form.errors:
             abort(400)
         names = _names_asked("organisation_records", org)
-        records, _total = organisation_records(session, org, period, include_members=include_members, per_page=None)
+        records, _total, _completions = organisation_records(session, org, period, current_registry(),
+                                                             include_members=include_members, per_page=None)
         header = list(RECORD_HEADER) + (["person_name", "email"] if names else [])
         return table_response(fmt, f"organisation-{org.id}-records-{_period_slug(period)}", header,
                               (_record_row(r, names) for r in records), title="Records")
-    records, total = organisation_records(session, org, period, include_members=include_members, page=_page())
+    records, total, completions = organisation_records(session, org, period, current_registry(),
+                                                       include_members=include_members, page=_page())
     return render_template("lms/reports/organisation.html", org=org, form=form, records=records, total=total,
+                           completions=completions, record_kinds=current_registry().sorted_record_kinds(),
                            page=_page(), per_page=PER_PAGE, include_members=include_members)
 
 
@@ -240,11 +254,11 @@ def cascade_view(org_id: int, fmt: str | None = None):
     if fmt:
         if form.errors:
             abort(400)
-        header = [_("Course"), _("Member SMEs reached"), _("Member SMEs"), _("Share")]
-        rows = [[row.label or _("Any course or workshop"), row.reached, row.total,
+        header = [_("Completed item"), _("Member SMEs reached"), _("Member SMEs"), _("Share")]
+        rows = [[row.label or _("Reached in any way"), row.reached, row.total,
                  "" if row.share is None else round(row.share, 4)] for row in view.summary]
-        rows += [[]] + [[_("SME"), _("Country"), *(title for _key, title in view.courses), _("Reached")]]
-        rows += [[name, country, *(view.matrix.get(sme_id, {}).get(key, 0) for key, _t in view.courses),
+        rows += [[]] + [[_("SME"), _("Country"), *(item.title for item in view.items), _("Reached")]]
+        rows += [[name, country, *(view.matrix.get(sme_id, {}).get((item.kind, item.key), 0) for item in view.items),
                   sme_id in view.reached_any] for sme_id, name, country in view.smes]
         return table_response(fmt, f"organisation-{org.id}-cascade-{_period_slug(period)}", header, rows,
                               title="Cascade")

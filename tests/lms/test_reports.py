@@ -84,22 +84,26 @@ def test_table_counts_by_organisation_snapshot(session, app, world):
     a = rows["Adom Cocoa"]
     # Members: the SME's manager, Lena and Ama. Four course records (one last year); the
     # revoked one is not a valid certificate.
-    assert (a.members, a.completions, a.workshop_completions, a.certificates) == (3, 4, 0, 3)
-    assert a.by_course == {"c1": 3, "c2": 1}
-    assert rows["Bese Farms"].workshop_completions == 1 and rows["Bese Farms"].completions == 0
+    assert (a.members, a.completions, a.certificates) == (3, {"course": 4, "workshop": 0}, 3)
+    assert a.by_item == {("course", "c1"): 3, ("course", "c2"): 1}
+    assert rows["Bese Farms"].completions == {"course": 0, "workshop": 1} and rows["Bese Farms"].by_item == {}
     assert rows["Crest Traders"].last_activity is None
-    assert rows["Ghana Employers"].members == 1 and rows["Ghana Employers"].completions == 1
-    assert [title for _key, title in table.courses] == ["Course One", "Course Two"]
+    assert rows["Ghana Employers"].members == 1 and rows["Ghana Employers"].completions["course"] == 1
+    assert [(item.kind, item.title) for item in table.items] == [("course", "Course One"), ("course", "Course Two")]
     assert {c.key for c in table.activity_columns} == {"enrolments", "attended_sessions"}
+    assert [kind.column_key for kind in table.record_kinds] == ["completions", "workshop_completions"]
 
     # The period narrows the records: last year's record drops out.
     _, rows = _rows(session, app, period=THIS_YEAR)
-    assert rows["Adom Cocoa"].completions == 3 and rows["Adom Cocoa"].by_course == {"c1": 2, "c2": 1}
+    assert rows["Adom Cocoa"].completions["course"] == 3
+    assert rows["Adom Cocoa"].by_item == {("course", "c1"): 2, ("course", "c2"): 1}
 
 
 def test_table_sort_filter_page_and_scope(session, app, world):
     table, _ = _rows(session, app, sort="completions", descending=True)
     assert [r.name for r in table.rows][:3] == ["Adom Cocoa", "Ghana Employers", "Zed Employers"]  # ties by name
+    table, _ = _rows(session, app, sort="workshop_completions", descending=True)
+    assert [r.name for r in table.rows][:2] == ["Bese Farms", "Adom Cocoa"]
     table, _ = _rows(session, app, sort="last_activity", descending=True)
     assert table.rows[0].name == "Zed Employers" and table.rows[-1].name == "Crest Traders"  # never active: last
     table, _ = _rows(session, app, country="CI")
@@ -119,6 +123,11 @@ def test_records_table_page_for_each_role(client, auth, world):
     page = client.get("/reports/organisations?sort=completions&dir=desc").get_data(as_text=True)
     assert page.index("Adom Cocoa") < page.index("Bese Farms")
     assert 'aria-sort="descending"' in page and "Zed Employers" in page
+    page = client.get("/reports/organisations?sort=workshop_completions&dir=desc").get_data(as_text=True)
+    assert page.index("Bese Farms") < page.index("Adom Cocoa")
+    # Anything else is sorted by name, never handed to the database.
+    page = client.get("/reports/organisations?sort=item_type").get_data(as_text=True)
+    assert page.index("Adom Cocoa") < page.index("Bese Farms") and 'aria-sort' not in page
     auth.logout()
 
     auth.login(world["manager"])  # an EO's manager: their EO and its members, not the other EO
@@ -148,6 +157,7 @@ def test_table_downloads(client, auth, world):
     assert len(body) == 5  # every row, not one page
     adom = dict(zip(header, next(r for r in body if r[1] == "Adom Cocoa")))
     assert adom["Course completions"] == "4" and adom["Course One"] == "3" and adom["Course Two"] == "1"
+    assert adom["Participants who completed a workshop"] == "0"
     assert adom["Member of"] == "Ghana Employers"
 
     response = client.get("/reports/organisations.xlsx?country=CI")
@@ -196,7 +206,7 @@ def test_cascade_shares(client, auth, world):
     # 3 member SMEs; c1 completed in Adom only; c2 in Adom only; reached at all: Adom and Bese.
     assert summary["Course One"] == ["1", "3", "0.3333"]
     assert summary["Course Two"] == ["1", "3", "0.3333"]
-    assert summary["Any course or workshop"] == ["2", "3", "0.6667"]
+    assert summary["Reached in any way"] == ["2", "3", "0.6667"]
     matrix = {row[0]: row for row in rows[6:]}
     assert matrix["Adom Cocoa"][2:] == ["3", "1", "yes"]  # people per course, all time: Ama, Kofi, Old; Ama
     assert matrix["Crest Traders"][-1] == "no"
@@ -253,10 +263,11 @@ def test_period_presets(preset, today, start, end):
     assert preset_period(preset, today) == Period(start, end)
 
 
-def test_course_columns_list_each_course_with_its_latest_title(session):
-    from lms.reports.tables import course_columns
+def test_item_columns_list_each_course_with_its_latest_title(session, app):
+    from lms.reports.tables import ItemColumn, item_columns
 
-    assert course_columns(session) == []
+    registry = app.extensions["lms"].registry
+    assert item_columns(session, registry) == []
     org = make_org(session)
     record(session, org, recent(30), person="p1", item_key="zz-basics", item_title="A renamed course")
     record(session, org, recent(40), person="p2", item_key="zz-basics", item_title="Z old title")
@@ -264,9 +275,10 @@ def test_course_columns_list_each_course_with_its_latest_title(session):
     record(session, org, recent(10), person="p4", item_type="workshop", item_key="ws", item_title="A workshop")
     record(session, org, recent(50), person="p5", item_key="mm-middle", item_title="Middle")
     session.commit()
-    # by title; the workshop is not a course; zz-basics takes its latest record's title
-    assert course_columns(session) == [("zz-basics", "A renamed course"), ("aa-advanced", "Advanced"),
-                                       ("mm-middle", "Middle")]
+    # by title; the workshops are not shown item by item; zz-basics takes its latest record's title
+    assert item_columns(session, registry) == [
+        ItemColumn("course", "zz-basics", "A renamed course"), ItemColumn("course", "aa-advanced", "Advanced"),
+        ItemColumn("course", "mm-middle", "Middle")]
 
 
 def test_the_certificates_column_counts_those_valid_today(session, app, world):
@@ -279,4 +291,4 @@ def test_the_certificates_column_counts_those_valid_today(session, app, world):
     session.commit()
     _table, rows = _rows(session, app, period=THIS_YEAR)
     a = rows["Adom Cocoa"]
-    assert (a.completions, a.certificates) == (5, 3)  # of the 5 this year, one revoked and one expired
+    assert (a.completions["course"], a.certificates) == (5, 3)  # of the 5 this year, one revoked and one expired
