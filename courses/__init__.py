@@ -45,7 +45,8 @@ def setup(registry) -> None:
 
     registry.add_record_kind(RecordKind(
         "course", _l("Course"), _l("has completed the course"), "courses.completions", _l("Course completions"),
-        "output_3_4", per_item=True, order=20, column_key="completions"))
+        "output_3_4", per_item=True, order=20, column_key="completions",
+        column_label=_l("Course completions")))
     registry.add_metric(Metric("courses.enrolments", _l("Course enrolments"), "people", "output_3_4", order=10,
                                description="Enrolments started in the period"))
     registry.add_metric(Metric(

@@ -52,7 +52,7 @@ class RecordKind:
     certificate_phrase: object
     #: the metric key counting this kind's records dated in the period (split by sex)
     completions_metric: str
-    #: the label (lazy) of that metric and of the records table's column
+    #: the label (lazy) of that metric (distinct people)
     completions_label: object
     #: the dashboard output the completions metric reports under
     output: str
@@ -62,10 +62,15 @@ class RecordKind:
     order: int = 50
     #: the records table's column of this kind's completions (see above); "" for the default
     column_key: str = ""
+    #: that column's heading (lazy): it counts records, not people ("Workshop
+    #: completions"); None for the completions label
+    column_label: object = None
 
     def __post_init__(self):
         if not self.column_key:
             object.__setattr__(self, "column_key", f"{self.key}_completions")
+        if self.column_label is None:
+            object.__setattr__(self, "column_label", self.completions_label)
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.column_key):
             raise ValueError(f"a record kind's column key is lower-case letters, digits and _: {self.column_key!r}")
 

@@ -152,7 +152,7 @@ def _table_query(form: TableForm, scope, *, paged: bool) -> TableQuery:
 def table_header(table, with_items=True) -> list[str]:
     header = [_("No."), _("Organisation"), _("Kind"), _("Country"), _("Member of"), _("Members")]
     header += [str(c.label()) for c in table.activity_columns]
-    header += [str(kind.completions_label) for kind in table.record_kinds]
+    header += [str(kind.column_label) for kind in table.record_kinds]
     header += [_("Valid certificates"), _("Last activity (UTC)")]
     if with_items:
         header += [item.title for item in table.items]
