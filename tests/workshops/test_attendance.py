@@ -141,7 +141,10 @@ def _records(session):
 
 
 def test_attending_the_required_sessions_completes_the_run_once(client, session, world):
-    run, registration, person = world["run"], world["registrations"][0], world["people"][0]
+    run = _run(session, world["host"], utcnow().replace(microsecond=0) - timedelta(days=5), sessions=3, required=2)
+    person = world["people"][0]
+    registration = _register(session, run, person)
+    session.commit()
     assert _attend(session, registration, run.sessions[0]) is True
     assert _records(session) == []  # 1 of 2 required
     assert _attend(session, registration, run.sessions[0]) is False  # idempotent
@@ -149,6 +152,8 @@ def test_attending_the_required_sessions_completes_the_run_once(client, session,
     assert _attend(session, registration, run.sessions[2], method="self") is True
 
     (record,) = _records(session)
+    # Dated when the second (the last required) session ended, days before it was entered.
+    assert record.completed_at == run.sessions[1].ends_at
     assert (record.user_id, record.item_type, record.item_id, record.item_key, record.item_version) == (
         person.id, "workshop", run.id, run.series.slug, 1)
     assert record.item_title == run.title and record.language == "fr"
@@ -194,12 +199,14 @@ def test_self_check_in_code_and_window(session, world):
     # A code seen at another session does not work for this one.
     with pytest.raises(FieldError, match="not the code"):
         attendance.self_check_in(session, registration, attendance.session_room_code(run, run.sessions[1]))
-    with pytest.raises(FieldError, match="No session"):
-        attendance.self_check_in(session, registration, code, now=start - timedelta(minutes=31))
+    # Not before the session starts, not even a minute: the next session's start is given.
+    for early in (timedelta(minutes=31), timedelta(minutes=1), timedelta(seconds=1)):
+        with pytest.raises(FieldError, match="No session .* The next one, Session 1, starts .*Africa/Abidjan"):
+            attendance.self_check_in(session, registration, code, now=start - early)
     with pytest.raises(FieldError, match="No session"):
         attendance.self_check_in(session, registration, code, now=start + timedelta(hours=2, minutes=31))
     assert attendance.self_check_in(session, registration, f" {code[:3].lower()}-{code[3:].lower()} ",
-                                    now=start - timedelta(minutes=30)) is True
+                                    now=start) is True
     assert attendance.self_check_in(session, registration, code, now=start + timedelta(hours=2, minutes=30)) is False
     session.commit()
     (row,) = _attendances(session)
