@@ -186,10 +186,10 @@ def reconcile_completion(session: Session, registration: Registration, actor=Non
     - completed again after such a revocation: the same record is reinstated, so a
       person and run never have two records: "reinstated" (a record revoked for any
       other reason stays revoked);
-    - still completed, but the record's date no longer holds (on that date the person
-      had not yet attended enough sessions): moved to the new moment, audited:
-      "redated". A date that still holds is kept, so a reported figure moves only
-      when the fact it counted has become false.
+    - still completed, but at another moment (a session corrected, or an earlier one
+      entered late): the record is moved to that moment, audited: "redated". So a
+      record's date is always what the attendance says, and can be recomputed from
+      the raw exports (attended sessions and their ends).
 
     None when nothing changed. One record per person and run, whatever the corrections.
     """
@@ -221,7 +221,7 @@ def reconcile_completion(session: Session, registration: Registration, actor=Non
             return None
         reinstate(session, record, actor, cause=ATTENDANCE_CORRECTED)
         change = "reinstated"
-    if sum(1 for end in ends if end <= record.completed_at) < required:
+    if record.completed_at != moment:
         redate(session, record, moment, actor, cause=ATTENDANCE_CORRECTED)
         change = change or "redated"
     return change
