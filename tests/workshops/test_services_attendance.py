@@ -273,3 +273,21 @@ def test_completed_and_held_agree_on_the_run_after_attendance_and_a_correction(c
     attendance.save_roster(ctx, s1, [efua.id, kofi.id], organiser)  # and at the first after all: he completes 1 February
     assert figures(january) == (1, 1, 1, 2) and figures(february) == (1, 1, 0, 1)
     assert len(_workshop_records(ctx)) == 2
+
+
+def test_an_edited_run_reconciles_its_completions(ctx, past):
+    run, organiser, (efua, kofi) = past["run"], past["organiser"], past["registrations"]
+    s1, s2, s3 = run.sessions
+    attendance.save_roster(ctx, s1, [efua.id, kofi.id], organiser)
+    attendance.save_roster(ctx, s2, [efua.id], organiser)
+    attendance.save_roster(ctx, s3, [kofi.id], organiser)
+    efuas, kofis = attendance.completion_record(ctx, efua), attendance.completion_record(ctx, kofi)
+    assert (efuas.completed_at, kofis.completed_at) == (s2.ends_at, s3.ends_at)
+    s2.ends_at += timedelta(minutes=30)  # the second session ran late
+    ctx.flush()
+    assert attendance.reconcile_run(ctx, run, organiser) == {efua.id: "redated"}
+    assert efuas.completed_at == s2.ends_at
+    run.required_sessions = 3  # every session, after all
+    ctx.flush()
+    assert attendance.reconcile_run(ctx, run, organiser) == {efua.id: "revoked", kofi.id: "revoked"}
+    assert attendance.reconcile_run(ctx, run, organiser) == {}

@@ -227,6 +227,22 @@ def reconcile_completion(session: Session, registration: Registration, actor=Non
     return change
 
 
+def reconcile_run(session: Session, run: WorkshopRun, actor=None) -> dict[int, str]:
+    """Every confirmed participant's completion, after the run's sessions or its rule
+    changed (a run edited after scheduling: a session's end moved, ``required_sessions``
+    changed). Registration id -> what changed (``reconcile_completion``). Takes the
+    run's lock."""
+    lock_run(session, run.id)
+    session.refresh(run, ["sessions"])
+    changes = {}
+    for registration in session.scalars(select(Registration).where(
+            Registration.run_id == run.id, Registration.status == CONFIRMED).order_by(Registration.id)):
+        change = reconcile_completion(session, registration, actor)
+        if change:
+            changes[registration.id] = change
+    return changes
+
+
 def normalise_room_code(text: str | None) -> str:
     return "".join(ch for ch in (text or "").upper() if ch not in " -\t")
 
