@@ -171,7 +171,9 @@ def attended_session_ends(session: Session, registration: Registration) -> list[
 def completion_moment(ends: list[datetime], required: int) -> datetime | None:
     """When the person met the run's rule: the end of the last of the earliest
     ``required`` sessions they attended (None: not met). A completion is dated when
-    its last required session ended, not when the attendance was entered."""
+    its last required session ended, not when the attendance was entered; one met by a
+    check-in during that session is dated at its scheduled end, later the same day, so
+    it falls in the period in which the session is counted as held."""
     return ends[required - 1] if required > 0 and len(ends) >= required else None
 
 
