@@ -23,7 +23,9 @@ Choices:
   ``workshops.participants_completed``: ``RecordKind.completions_metric``) and
   ``records.certificates_issued`` count revoked records too: a completion happened, and
   a certificate issued in the period was issued even if it is revoked later
-  (revocation does not rewrite history; it shows on the verification page). So
+  (revocation does not rewrite history; it shows on the verification page). A
+  feature that revokes by rule keeps this: a workshop completion undone by a roster
+  correction is revoked, not deleted, and still counts (workshops/metrics.py). So
   ``records.certificates_issued`` counts every record of every kind dated in the
   period, since each record carries its certificate. ``courses.certificates_issued``
   (SPEC section 7) is the same figure under its first name, kept for the API.

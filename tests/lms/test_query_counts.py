@@ -111,7 +111,8 @@ def test_my_workshops_and_the_roster_do_not_grow_with_the_data(app, session, cli
 
     host = make_org(session)
     manager, learner = make_user(session, org=host, manager=True), make_user(session)
-    run = make_run(session, host=host, capacity=1000)
+    # Its first session began an hour ago: attendance can be taken.
+    run = make_run(session, host=host, capacity=1000, starts=utcnow().replace(microsecond=0) - timedelta(hours=1))
     session.commit()
 
     def grow(n: int) -> None:

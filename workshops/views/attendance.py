@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from lms.auth import login_required, require
@@ -36,12 +37,29 @@ def roster(run_id: int, session_id: int):
     if run_session is None:
         abort(404)
     if request.method == "POST":
-        attendance.save_roster(db, run_session, request.form.getlist("present"), current_user)
+        try:
+            saved = attendance.save_roster(db, run_session, request.form.getlist("present"), current_user)
+        except FieldError as exc:
+            # A roster is one session's: refusing the session refuses the submission.
+            return _roster_page(run, run_session, error=str(exc), status=409)
         flash(_("Attendance saved."), "success")
+        if saved.completed:
+            flash(ngettext("%(num)d participant has completed the workshop: their certificate is issued.",
+                           "%(num)d participants have completed the workshop: their certificates are issued.",
+                           len(saved.completed)), "success")
+        if saved.reversed:
+            flash(ngettext("%(num)d participant no longer has the required sessions: their certificate is "
+                           "revoked.", "%(num)d participants no longer have the required sessions: their "
+                           "certificates are revoked.", len(saved.reversed)), "info")
         return redirect(url_for("lms_workshops.roster", run_id=run.id, session_id=run_session.id))
-    sheet = attendance.roster(db, run_session)
+    return _roster_page(run, run_session)
+
+
+def _roster_page(run, run_session, error: str | None = None, status: int = 200):
+    sheet = attendance.roster(get_session(), run_session)
     return render_template("workshops/attendance/roster.html", run=run, run_session=run_session,
-                           participants=sheet.participants, present=sheet.present)
+                           participants=sheet.participants, present=sheet.present,
+                           not_started=error or sheet.not_started), status
 
 
 # -- QR check-in (the organiser's phone) -------------------------------------------
@@ -64,8 +82,10 @@ def checkin(token: str):
             abort(400)
     else:
         page = attendance.qr_check_in_page(db, registration)
+    refused = page.outcome not in (None, "recorded", "already")
     return render_template("workshops/attendance/checkin.html", run=registration.run, registration=registration,
-                           chosen=page.chosen, outcome=page.outcome, already=page.already)
+                           chosen=page.chosen, outcome=page.outcome, already=page.already,
+                           not_started=page.not_started), 409 if refused else 200
 
 
 # -- room code and self check-in ----------------------------------------------------
