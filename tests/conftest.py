@@ -19,6 +19,7 @@ from lms import create_app
 from lms.db import Base
 from lms.schema import load_models
 
+from .support.db import writing
 from .support.postgres import Cluster
 
 load_models()
@@ -149,6 +150,14 @@ def session(app):
     s = make_session(app)
     yield s
     s.close()
+
+
+@pytest.fixture
+def ctx(app):
+    """The app context's own session as a writer, for calling services directly, as a
+    request would (see ``tests.support.db.writing``)."""
+    with writing(app) as s:
+        yield s
 
 
 @pytest.fixture

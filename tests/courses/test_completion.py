@@ -10,16 +10,10 @@ from werkzeug.datastructures import MultiDict
 from courses import services
 from courses.models import Question, Quiz
 from courses.quiz import engine
-from lms.db import get_session, utcnow
+from lms.db import utcnow
 from lms.records.models import CompletionRecord
 from tests.courses.test_quiz_engine import form_answers, right_answers
 from tests.factories import make_course, make_org, make_user
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
 
 
 def _complete(s, user, course):

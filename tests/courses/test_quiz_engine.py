@@ -14,12 +14,7 @@ from courses.models import QuizAttempt
 from courses.quiz import engine
 from lms.db import get_session, utcnow
 from tests.factories import make_course, make_user
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
+from tests.support.db import writing
 
 
 def _setup(session, **settings):
@@ -162,8 +157,7 @@ def test_concurrent_submits_grade_once(app, session):
     course = make_course(session)
     user = make_user(session)
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         quiz = s.get(type(course), course.id).current_version.quiz("final")
         attempt = services.start_attempt(s, s.merge(user), quiz)
         form = right_answers(s, attempt)
@@ -174,9 +168,9 @@ def test_concurrent_submits_grade_once(app, session):
 
     def hand_in(answers):
         try:
-            with app.test_request_context(method="POST"):
+            with app.test_request_context():
                 barrier.wait(timeout=10)
-                s = get_session()
+                s = get_session(write=True)
                 a = s.get(QuizAttempt, attempt_id)
                 services.submit_attempt(s, a, answers)
                 s.commit()

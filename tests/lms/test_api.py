@@ -9,17 +9,16 @@ import pytest
 from sqlalchemy import select
 
 from lms.api import create_token
-from lms.db import get_session
 from lms.records.services import record_completion
 from tests.factories import make_org, make_user
+from tests.support.db import writing
 
 
 @pytest.fixture
 def token(app, session):
     user = make_user(session, email="sec@example.org", role="secretariat")
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         value = create_token(s, s.get(type(user), user.id))
         s.commit()
     return value
@@ -62,8 +61,7 @@ def test_organisations_and_records(app, client, session, token):
     sme = make_org(session, name="Elmina Fish", kind="sme", parent=eo, size_band="small")
     person = make_user(session, org=sme, sex="female", name="Adjoa Boateng")
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         record_completion(s, s.get(type(person), person.id), item_type="course", item_id=1, item_key="essentials",
                           item_version=2, item_title="Essentials", language="en", score=90.0, issuer="Alliance 8.7 Learning")
         s.commit()
@@ -135,8 +133,7 @@ def test_courses_workshops_and_registrations_export(app, client, session, token)
     a = make_user(session, sex="female", name="Rosa Quispe")
     b = make_user(session)
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         for person in (a, b):
             booking.register(s, run.id, s.get(type(person), person.id), stakeholder_category="supplier")
         s.commit()

@@ -4,11 +4,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from lms.accounts.models import AuditEntry, User
-from lms.db import get_session
 from lms.mail import OutboxMessage
 from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
 from tests.factories import make_org, make_run, make_user
+from tests.support.db import writing
 from workshops.services import registration as booking
 from workshops.models import Registration
 
@@ -19,8 +19,7 @@ def test_erasure_keeps_anonymous_records(app, client, session):
     person = make_user(session, email="ama@example.org", name="Ama Owusu", org=org, sex="female", country="GH")
     run = make_run(session)
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         ama = s.get(User, person.id)
         record = record_completion(s, ama, item_type="course", item_id=1, item_key="essentials", item_version=1,
                                    item_title="Due diligence essentials", issuer="Alliance 8.7 Learning")

@@ -37,9 +37,10 @@ from schemathesis.specs.openapi.checks import (
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from lms.api import create_token
-from lms.db import get_session, utcnow
+from lms.db import utcnow
 from lms.records.services import record_completion
 from tests.factories import make_course, make_org, make_run, make_user
+from tests.support.db import writing
 
 API = "/api/v1"
 #: the checks every run applies; ``ignored_auth`` also resends each request without the
@@ -72,8 +73,7 @@ def seeded(app, session):
     run = make_run(session, capacity=4, host=eo, starts=utcnow().replace(microsecond=0) - timedelta(days=10))
     make_run(session, capacity=10, host=partner)
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         for n, person in enumerate(people):
             user = s.get(type(person), person.id)
             record_completion(s, user, item_type="course", item_id=course.id, item_key="dd-essentials",

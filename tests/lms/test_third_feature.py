@@ -21,6 +21,7 @@ from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
 from lms.registry import MenuEntry, Metric, RecordKind
 from tests.factories import make_org, make_user
+from tests.support.db import writing
 
 FEATURE = "lms_test_mentoring"
 COMPLETED = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
@@ -73,10 +74,7 @@ def test_a_feature_defined_in_a_test_plugs_in_everywhere(app, client, auth, sess
     secretariat = make_user(session, email="sec@example.org", role="secretariat")
     session.commit()
 
-    with app.test_request_context(method="POST"):
-        from lms.db import get_session
-
-        s = get_session()
+    with writing(app) as s:
         record = record_completion(s, s.get(type(learner), learner.id), item_type="mentoring", item_id=1,
                                    item_key="circle-1", item_version=1, item_title="Circle one",
                                    completed_at=COMPLETED, issuer="Ghana Employers' Association")

@@ -12,12 +12,7 @@ from lms.mail import OutboxMessage
 from workshops.services import registration as reg
 from workshops.models import Registration
 from tests.factories import make_org, make_run, make_user
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
+from tests.support.db import writing
 
 
 def statuses(s, run_id):
@@ -121,9 +116,9 @@ def test_threads_never_overbook(app, session):
 
     def book(user_id):
         try:
-            with app.test_request_context(method="POST"):
+            with app.test_request_context():
                 barrier.wait(timeout=30)
-                s = get_session()
+                s = get_session(write=True)
                 from lms.accounts.models import User
 
                 reg.register(s, run.id, s.get(User, user_id))
@@ -165,8 +160,7 @@ def test_organiser_decisions_are_audited(client, session):
     run = make_run(session, host=host, approval_required=True)
     person = make_user(session)
     session.commit()
-    with client.application.test_request_context(method="POST"):
-        s = get_session()
+    with writing(client.application) as s:
         from lms.accounts.models import User
 
         registration_id = reg.register(s, run.id, s.get(User, person.id)).id
@@ -214,8 +208,7 @@ def test_reminder_links_use_the_configured_base_url(app, session):
     run = make_run(session, starts=utcnow() + timedelta(hours=5))
     person = make_user(session)
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         from lms.accounts.models import User
 
         reg.register(s, run.id, s.get(User, person.id))

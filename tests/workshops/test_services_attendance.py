@@ -7,18 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from lms.db import get_session, utcnow
+from lms.db import utcnow
 from tests.factories import make_org, make_run, make_user
 from workshops.models import Attendance, RegistrationStatus
 from workshops.services import attendance, evaluations
 from workshops.services import calendar as feeds
 from workshops.services import registration as booking
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
 
 
 @pytest.fixture
