@@ -161,6 +161,18 @@ def ctx(app):
 
 
 @pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1; pair it with ``tests.support.smtp.smtp_config``
+    in a module's ``app_config`` to send the app's mail there."""
+    from .support.smtp import SMTPServer
+
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

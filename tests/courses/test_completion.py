@@ -12,8 +12,8 @@ from courses.models import Question, Quiz
 from courses.quiz import engine
 from lms.db import utcnow
 from lms.records.models import CompletionRecord
-from tests.courses.test_quiz_engine import form_answers, right_answers
 from tests.factories import make_course, make_org, make_user
+from tests.support.quiz import form_answers, right_answers
 
 
 def _complete(s, user, course):

@@ -103,7 +103,7 @@ def test_double_submit_over_http_records_one_attempt(client, session):
 
 
 def _answer_everything_right(client, session, url):
-    from tests.courses.test_quiz_engine import right_form
+    from tests.support.quiz import right_form
 
     session.refresh_all()
     attempt = session.scalar(select(QuizAttempt).order_by(QuizAttempt.id.desc()))

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from courses import services
 from courses.metrics import refresh_knowledge_gain_pairs
 from courses.models import KnowledgeGainPair, QuizAttempt
-from tests.courses.test_quiz_engine import right_answers
 from tests.factories import make_course, make_user
 from tests.support.db import writing
+from tests.support.quiz import right_answers
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
 

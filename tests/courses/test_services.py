@@ -16,9 +16,9 @@ from courses.models import KnowledgeGainPair, QuizAttempt
 from lms.accounts.models import AuditEntry
 from lms.db import utcnow
 from lms.records.models import CompletionRecord
-from tests.courses.test_quiz_engine import right_answers
 from tests.factories import make_course, make_user
 from tests.support.db import writing
+from tests.support.quiz import right_answers
 
 T = utcnow()
 

@@ -38,6 +38,7 @@ from lms.mail import OutboxMessage
 from lms.records.models import CompletionRecord
 from workshops.models import Registration, WorkshopRun
 from tests.factories import PASSWORD, make_course, make_org, make_run, make_series, make_user
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARNERS, RUNS, CAPACITY, CLIENT_THREADS = 36, 8, 5, 6
@@ -49,12 +50,6 @@ QUESTIONS = [
     ("short_text", "Name the UN protocol that defines trafficking in persons.",
      {"accepted": ["Palermo Protocol", "Palermo"], "case_sensitive": False}),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _alive_children(pid: int) -> set[int]:
@@ -85,7 +80,7 @@ class Gunicorn:
     """gunicorn on a fixed port, started the same way as in the concurrency test."""
 
     def __init__(self, database_url: str, log_path: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         self.log_path = log_path

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from lms.db import get_session, utcnow
 from lms.mail import OutboxMessage, deliver_outbox, mail_config
 from tests.factories import make_org, make_user
-from tests.lms.test_mail import SMTPServer
+from tests.support.smtp import smtp_config
 from workshops.services import reminders
 from workshops.services.calendar import run_ics
 from workshops.models import Registration, RunSession, WorkshopRun, WorkshopSeries
@@ -102,17 +102,8 @@ def test_personal_feed_lists_only_the_persons_runs(client, auth, session):
 
 
 @pytest.fixture
-def smtp_server():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app_config(smtp_server):
-    return {"LMS_MAIL_BACKEND": "smtp", "LMS_MAIL_SERVER": "127.0.0.1", "LMS_MAIL_PORT": smtp_server.port,
-            "LMS_MAIL_SENDER": "Alliance 8.7 Learning <no-reply@lms.test>"}
+    return smtp_config(smtp_server)
 
 
 def test_confirmation_delivered_with_a_calendar_file(app, session, smtp_server):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -19,20 +18,15 @@ from sqlalchemy import select
 
 from workshops.models import Registration
 from tests.factories import make_run, make_user
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE, SEATS, CANCELLATIONS = 200, 20, 5
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(app, database_url, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "concurrency-test", "LMS_ENV": "production",
            "SESSION_COOKIE_SECURE": "0", "MAIL_BACKEND": "console", "PYTHONPATH": str(ROOT)}
     log = open(tmp_path / "gunicorn.log", "w")
