@@ -15,10 +15,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from lms import create_app
 from lms.db import Base
 from lms.schema import load_models
 
+from .factories import PASSWORD
+from .support.accounts import login
+from .support.app import make_test_app
 from .support.db import writing
 from .support.postgres import Cluster
 
@@ -95,21 +97,6 @@ def database_url(backend, request, tmp_path):
     return url
 
 
-def make_test_app(database_url: str, **config):
-    settings = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "LMS_DATABASE_URL": database_url,
-        "WTF_CSRF_ENABLED": False,
-        "LMS_MAIL_BACKEND": "console",
-        "SERVER_NAME": None,
-        "SESSION_COOKIE_SECURE": False,
-        "REMEMBER_COOKIE_SECURE": False,
-    }
-    settings.update(config)
-    return create_app(settings)
-
-
 @pytest.fixture
 def app_config():
     """Override in a module to change the app's settings."""
@@ -161,6 +148,18 @@ def ctx(app):
 
 
 @pytest.fixture
+def token(app, session):
+    """An API token of a secretariat account, sec@example.org."""
+    from tests.factories import make_user
+
+    from .support.api import create_api_token
+
+    user = make_user(session, email="sec@example.org", role="secretariat")
+    session.commit()
+    return create_api_token(app, user)
+
+
+@pytest.fixture
 def smtp_server():
     """A real SMTP server on 127.0.0.1; pair it with ``tests.support.smtp.smtp_config``
     in a module's ``app_config`` to send the app's mail there."""
@@ -186,9 +185,8 @@ class Auth:
     def __init__(self, client):
         self.client = client
 
-    def login(self, user_or_email, password: str = "correct horse battery"):
-        email = getattr(user_or_email, "email", user_or_email)
-        return self.client.post("/account/login", data={"email": email, "password": password})
+    def login(self, user_or_email, password: str = PASSWORD):
+        return login(self.client, user_or_email, password)
 
     def logout(self):
         return self.client.post("/account/logout")

@@ -14,6 +14,7 @@ from lms.db import utcnow
 from lms.records.models import CompletionRecord
 from tests.factories import make_course, make_org, make_user
 from tests.support.quiz import form_answers, right_answers
+from tests.support.accounts import login
 
 
 def _complete(s, user, course):
@@ -108,7 +109,7 @@ def test_self_assessment_profile_and_advice(ctx, client):
     assert profile == {"Commodity focus": (3, False), "Participation": (1, True), "Reporting": (None, True)}
     assert attempt.score == pytest.approx(100 * 4 / 9, abs=0.01) and attempt.passed is None
     ctx.commit()
-    client.post("/account/login", data={"email": user.email, "password": "correct horse battery"})
+    login(client, user)
     page = client.get(f"/courses/{course.slug}/attempts/{attempt.id}/result").data.decode()
     assert "Advice for Participation." in page and "Advice for Reporting." in page
     assert "Advice for Commodity focus." not in page

@@ -17,7 +17,7 @@ from courses.content import (
     ContentError, Problem, content_hash, import_content, import_course, validate_course_folder,
 )
 from courses.models import Course, CourseVersion, Enrolment, Lesson, Question, Quiz
-from tests.conftest import make_test_app
+from tests.support.app import make_test_app
 from tests.factories import make_user
 
 STARTER = ("due-diligence-essentials", "evaluating-msis")

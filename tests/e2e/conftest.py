@@ -7,7 +7,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from lms.db import Base
-from tests.conftest import make_test_app
+from tests.support.app import make_test_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.factories import make_org, make_user
 from tests.lms.test_metrics import record
+from tests.support.accounts import log_in_page
 
 
 def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
@@ -32,9 +33,7 @@ def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
     session.close()
 
     page.goto(live_server + "/account/login")
-    page.get_by_label("Email address").fill("sec@example.org")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, "sec@example.org")
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Capacity dashboard")).to_be_visible()
     completions = page.locator('[data-metric="courses.completions"]')
@@ -84,9 +83,7 @@ def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
 
     # The EO's manager sees the cascade to its member SMEs.
     page.get_by_role("link", name="Log in").first.click()
-    page.get_by_label("Email address").fill("manager@example.org")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, "manager@example.org")
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("cell", name="Côte d'Ivoire Employers")).to_have_count(0)
     page.get_by_role("link", name="Cascade to member SMEs").first.click()

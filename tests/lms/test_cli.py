@@ -10,7 +10,7 @@ from werkzeug.security import generate_password_hash
 from lms.accounts.models import User
 from lms.mail import OutboxMessage, queue_mail
 from lms.orgs.models import Membership, Organisation
-from tests.conftest import make_test_app
+from tests.support.app import make_test_app
 from tests.factories import make_org, make_user
 
 DEMO_COUNTRIES = {"CI", "GH", "CD", "PE", "BR", "UZ", "TH"}

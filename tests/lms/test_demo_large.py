@@ -174,7 +174,7 @@ SEX_BREAKDOWNS = {
 
 def test_the_same_seed_gives_the_same_data(tmp_path):
     from lms.db import Base
-    from tests.conftest import make_test_app
+    from tests.support.app import make_test_app
 
     def dataset(name):
         app = make_test_app(f"sqlite:///{tmp_path / name}")

@@ -9,6 +9,7 @@ from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
 from tests.factories import make_org, make_run, make_user
 from tests.support.db import writing
+from tests.support.accounts import login
 from workshops.services import registration as booking
 from workshops.models import Registration
 
@@ -28,7 +29,7 @@ def test_erasure_keeps_anonymous_records(app, client, session):
         code, key = record.certificate_code, ama.person_key
     before = session.scalar(select(func.count()).select_from(CompletionRecord))
 
-    client.post("/account/login", data={"email": "sec@example.org", "password": "correct horse battery"})
+    login(client, "sec@example.org")
     assert client.post(f"/admin/users/{person.id}/erase", data={}).status_code == 200  # not confirmed
     assert client.post(f"/admin/users/{person.id}/erase", data={"confirm": "yes"}).status_code == 302
 
@@ -51,5 +52,5 @@ def test_erasure_keeps_anonymous_records(app, client, session):
     response = client.get(f"/records/verify/{code}")
     assert response.status_code == 200 and "Ama Owusu" not in response.data.decode()
     client.post("/account/logout")
-    r = client.post("/account/login", data={"email": "ama@example.org", "password": "correct horse battery"})
+    r = login(client, "ama@example.org")
     assert "not right" in r.data.decode()

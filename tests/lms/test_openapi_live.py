@@ -40,6 +40,7 @@ from lms.api import create_token
 from lms.db import utcnow
 from lms.records.services import record_completion
 from tests.factories import make_course, make_org, make_run, make_user
+from tests.support.api import api_headers
 from tests.support.db import writing
 
 API = "/api/v1"
@@ -194,7 +195,7 @@ def test_real_rows_conform_to_the_document(app, seeded):
     """Every operation once on data that exists, records of every organisation included,
     through schemathesis' Python API and the same checks."""
     schema = schemathesis.openapi.from_wsgi(f"{API}/openapi.json", app)
-    headers = {"Authorization": f"Bearer {seeded['token']}"}
+    headers = api_headers(seeded['token'])
     fixed = {"GET /metrics": [{"query": {"from": "2000-01-01", "to": "2100-12-31"}}],
              "GET /organisations/{id}/records": [{"path_parameters": {"id": i}}
                                                  for i in seeded["with_records"] + seeded["without_records"]]}
@@ -216,10 +217,10 @@ def test_real_rows_conform_to_the_document(app, seeded):
 
 @pytest.mark.parametrize("org_id", ["0", str(2**31), str(2**63), "9" * 40])
 def test_organisation_ids_out_of_range_are_a_json_404(client, seeded, org_id):
-    r = client.get(f"{API}/organisations/{org_id}/records", headers={"Authorization": f"Bearer {seeded['token']}"})
+    r = client.get(f"{API}/organisations/{org_id}/records", headers=api_headers(seeded['token']))
     assert r.status_code == 404 and r.json["error"] == "not_found"
 
 
 def test_a_period_ending_on_the_last_representable_day_is_a_json_400(client, seeded):
-    r = client.get(f"{API}/metrics?from=2026-01-01&to=9999-12-31", headers={"Authorization": f"Bearer {seeded['token']}"})
+    r = client.get(f"{API}/metrics?from=2026-01-01&to=9999-12-31", headers=api_headers(seeded['token']))
     assert r.status_code == 400 and "to" in r.json["detail"]

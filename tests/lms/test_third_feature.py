@@ -21,6 +21,7 @@ from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
 from lms.registry import MenuEntry, Metric, RecordKind
 from tests.factories import make_org, make_user
+from tests.support.api import api_headers
 from tests.support.db import writing
 
 FEATURE = "lms_test_mentoring"
@@ -97,7 +98,7 @@ def test_a_feature_defined_in_a_test_plugs_in_everywhere(app, client, auth, sess
     assert client.get("/mentoring/").get_data(as_text=True) == "mentoring circles"
 
     # The API: its metrics, nested by section, with the record kind counted by sex.
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = api_headers(token)
     metrics = client.get("/api/v1/metrics?from=2026-01-01&to=2026-12-31", headers=headers).get_json()
     assert metrics["mentoring"]["circles_completed"] == {"total": 1, "female": 1, "male": 0, "other": 0,
                                                          "not_recorded": 0}

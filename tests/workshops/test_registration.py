@@ -13,6 +13,7 @@ from workshops.services import registration as reg
 from workshops.models import Registration
 from tests.factories import make_org, make_run, make_user
 from tests.support.db import writing
+from tests.support.accounts import login
 
 
 def statuses(s, run_id):
@@ -146,7 +147,7 @@ def test_run_page_links_the_post_workshop_quiz(app, client, session):
     run = make_run(session, series=series)
     make_user(session, email="quiz@example.org")
     session.commit()
-    client.post("/account/login", data={"email": "quiz@example.org", "password": "correct horse battery"})
+    login(client, "quiz@example.org")
     client.post(f"/workshops/runs/{run.id}/register", data={"stakeholder_category": "supplier"})
     page = client.get(f"/workshops/runs/{run.id}").data.decode()
     assert 'href="/courses/due-diligence-essentials/quiz/final"' in page
@@ -165,7 +166,7 @@ def test_organiser_decisions_are_audited(client, session):
 
         registration_id = reg.register(s, run.id, s.get(User, person.id)).id
         s.commit()
-    client.post("/account/login", data={"email": "organiser@example.org", "password": "correct horse battery"})
+    login(client, "organiser@example.org")
     assert client.post(f"/workshops/registrations/{registration_id}/approve").status_code == 302
     session.refresh_all()
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "registration.approve"))
@@ -193,7 +194,7 @@ def test_public_calendar_file_hides_the_online_link(app, client, session):
     make_user(session, email="insider@example.org")
     session.commit()
     assert b"secret-room" not in client.get(f"/workshops/runs/{run.id}.ics").data
-    client.post("/account/login", data={"email": "insider@example.org", "password": "correct horse battery"})
+    login(client, "insider@example.org")
     client.post(f"/workshops/runs/{run.id}/register", data={"stakeholder_category": "supplier"})
     assert b"secret-room" in client.get(f"/workshops/runs/{run.id}.ics").data
 
