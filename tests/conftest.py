@@ -148,6 +148,37 @@ def ctx(app):
 
 
 @pytest.fixture
+def content(tmp_path, monkeypatch):
+    """An empty content folder for the importers' tests; the working directory is its
+    parent, so that reports name files content/<slug>/..."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "content").mkdir()
+    return tmp_path / "content"
+
+
+@pytest.fixture
+def shipped_content(app, session):
+    """The courses and workshop series the LMS ships, imported (as ``lms init`` does)."""
+    from lms.content import import_all
+
+    from .support.content import quiet
+
+    with app.app_context():
+        import_all(session, echo=quiet)
+    session.commit()
+
+
+@pytest.fixture
+def cheap_hashes(monkeypatch):
+    """Password hashes by a cheap method, for tests that create many accounts (the demo)."""
+    import lms.accounts.models as models
+    from werkzeug.security import generate_password_hash
+
+    monkeypatch.setattr(models, "generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
+
+
+@pytest.fixture
 def token(app, session):
     """An API token of a secretariat account, sec@example.org."""
     from tests.factories import make_user

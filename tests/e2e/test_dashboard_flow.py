@@ -9,8 +9,7 @@ from datetime import datetime, timezone
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.factories import make_org, make_user
-from tests.lms.test_metrics import record
+from tests.factories import make_org, make_record, make_user
 from tests.support.accounts import log_in_page
 
 
@@ -23,12 +22,12 @@ def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
     make_user(session, email="sec@example.org", name="Sara Secretariat", role="secretariat")
     make_user(session, email="manager@example.org", name="Kwame Mensah", org=eo, manager=True)
     march = datetime(year, 3, 10, 12, tzinfo=timezone.utc)
-    record(session, sme, march, person="p1", person_name="Ama Mensah", sex="female", item_key="dd",
-           item_title="Due diligence essentials")
-    record(session, sme, march, person="p2", person_name="Kofi Boateng", sex="male", item_key="dd",
-           item_title="Due diligence essentials")
-    record(session, other, march, person="p3", person_name="Awa Koné", sex=None, country="CI", item_key="dd",
-           item_title="Due diligence essentials")
+    make_record(session, sme, march, person="p1", person_name="Ama Mensah", sex="female", item_key="dd",
+                item_title="Due diligence essentials")
+    make_record(session, sme, march, person="p2", person_name="Kofi Boateng", sex="male", item_key="dd",
+                item_title="Due diligence essentials")
+    make_record(session, other, march, person="p3", person_name="Awa Koné", sex=None, country="CI", item_key="dd",
+                item_title="Due diligence essentials")
     session.commit()
     session.close()
 

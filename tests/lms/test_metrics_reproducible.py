@@ -14,21 +14,19 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from lms.content import import_all
 from lms.demo_large import generate
 
 from tests.support.api import api_headers
+from tests.support.content import quiet
 
 SEXES = ("female", "male", "other")
 
 
 @pytest.fixture
-def dataset(app, session):
+def dataset(app, session, shipped_content):
     with app.app_context():
-        import_all(session, echo=lambda line: None)
-        session.commit()
         generate(session, organisations=40, learners=400, records=700, runs=40, registrations=500, seed=8,
-                 echo=lambda *a, **k: None)
+                 echo=quiet)
         session.commit()
 
 

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, func, select
 
-from lms.content import import_all
 from lms.demo_large import generate
 from lms.orgs.models import Organisation
 from lms.records.models import CompletionRecord
@@ -18,6 +17,7 @@ from lms.records.models import CompletionRecord
 from ..factories import make_user
 from tests.support.accounts import login
 from tests.support.api import api_headers
+from tests.support.content import quiet
 
 TODAY = datetime.now(timezone.utc).date()
 YEAR = f"from={(TODAY - timedelta(days=364)).isoformat()}&to={TODAY.isoformat()}"
@@ -67,12 +67,9 @@ def _count(client, counter, url, headers=None) -> int:
     return counter.n - before
 
 
-def test_query_counts_do_not_grow_with_the_data(app, session, client, auth_client, token):
+def test_query_counts_do_not_grow_with_the_data(app, session, client, auth_client, token, shipped_content):
     with app.app_context():
-        import_all(session, echo=lambda line: None)
-        session.commit()
-        generate(session, organisations=30, learners=30, records=10, runs=2, registrations=10, seed=1,
-                 echo=lambda *a, **k: None)
+        generate(session, organisations=30, learners=30, records=10, runs=2, registrations=10, seed=1, echo=quiet)
         session.commit()
     eo_id = session.scalar(select(Organisation.id).where(Organisation.kind == "employers_organisation",
                                                          Organisation.children.any()).order_by(Organisation.id))
@@ -84,7 +81,7 @@ def test_query_counts_do_not_grow_with_the_data(app, session, client, auth_clien
 
     with app.app_context():
         generate(session, organisations=150, learners=3000, records=9990, runs=60, registrations=2000, seed=2,
-                 echo=lambda *a, **k: None)
+                 echo=quiet)
         session.commit()
     assert session.scalar(select(func.count()).select_from(CompletionRecord)) == 10_000
     large = {url: _count(auth_client, counter, url) for url in _pages(eo_id, org_id)}
