@@ -23,7 +23,6 @@ import copy
 import json
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 
 import pytest
@@ -34,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from lms.api import create_token
 from lms.db import utcnow
@@ -42,6 +41,7 @@ from lms.records.services import record_completion
 from tests.factories import make_course, make_org, make_run, make_user
 from tests.support.api import api_headers
 from tests.support.db import writing
+from tests.support.net import serving
 
 API = "/api/v1"
 #: the checks every run applies; ``ignored_auth`` also resends each request without the
@@ -93,12 +93,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 @pytest.fixture
 def live_server(app, seeded):
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(app, request_handler=_QuietHandler) as base:
+        yield base
 
 
 def schemathesis_run(tmp_path, location, *, base_url=None, token=None, checks=CHECKS,
