@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.factories import make_org, make_user
-from tests.lms.test_metrics import record
+from tests.factories import make_org, make_record, make_user
+from tests.support.accounts import log_in_page
 
 
 def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
@@ -22,19 +22,17 @@ def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
     make_user(session, email="sec@example.org", name="Sara Secretariat", role="secretariat")
     make_user(session, email="manager@example.org", name="Kwame Mensah", org=eo, manager=True)
     march = datetime(year, 3, 10, 12, tzinfo=timezone.utc)
-    record(session, sme, march, person="p1", person_name="Ama Mensah", sex="female", item_key="dd",
-           item_title="Due diligence essentials")
-    record(session, sme, march, person="p2", person_name="Kofi Boateng", sex="male", item_key="dd",
-           item_title="Due diligence essentials")
-    record(session, other, march, person="p3", person_name="Awa Koné", sex=None, country="CI", item_key="dd",
-           item_title="Due diligence essentials")
+    make_record(session, sme, march, person="p1", person_name="Ama Mensah", sex="female", item_key="dd",
+                item_title="Due diligence essentials")
+    make_record(session, sme, march, person="p2", person_name="Kofi Boateng", sex="male", item_key="dd",
+                item_title="Due diligence essentials")
+    make_record(session, other, march, person="p3", person_name="Awa Koné", sex=None, country="CI", item_key="dd",
+                item_title="Due diligence essentials")
     session.commit()
     session.close()
 
     page.goto(live_server + "/account/login")
-    page.get_by_label("Email address").fill("sec@example.org")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, "sec@example.org")
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Capacity dashboard")).to_be_visible()
     completions = page.locator('[data-metric="courses.completions"]')
@@ -84,9 +82,7 @@ def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
 
     # The EO's manager sees the cascade to its member SMEs.
     page.get_by_role("link", name="Log in").first.click()
-    page.get_by_label("Email address").fill("manager@example.org")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, "manager@example.org")
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("cell", name="Côte d'Ivoire Employers")).to_have_count(0)
     page.get_by_role("link", name="Cascade to member SMEs").first.click()

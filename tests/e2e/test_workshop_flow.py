@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from lms.db import utcnow
 from tests.factories import make_org, make_user
+from tests.support.accounts import log_in_page
 from workshops import CONTENT_DIR
 from workshops.content import import_series
 from workshops.models import RunSession
@@ -20,9 +21,7 @@ from workshops.models import RunSession
 
 def login(page, base, email):
     page.goto(base + "/account/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, email)
 
 
 def logout(page):

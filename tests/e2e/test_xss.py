@@ -430,7 +430,8 @@ def test_organisation_names_in_the_registry_and_the_reports(live_app, watch):
 def test_registration_answers_shown_to_the_organiser(live_app, watch):
     from datetime import timedelta
 
-    from lms.db import get_session, utcnow
+    from lms.db import utcnow
+    from tests.support.db import writing
     from workshops.services import registration as booking
 
     with sessionmaker(live_app)() as session:
@@ -446,8 +447,7 @@ def test_registration_answers_shown_to_the_organiser(live_app, watch):
     from lms.accounts.models import User
 
     for person_id, payload in zip(person_ids, PAYLOADS):
-        with live_app.test_request_context(method="POST"):
-            db = get_session()
+        with writing(live_app) as db:
             booking.register(db, run_id, db.get(User, person_id), stakeholder_category="supplier",
                              accessibility_needs=payload)
             db.commit()

@@ -5,13 +5,12 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from lms.accounts.models import User
 from lms.jobs import Job
 from lms.mail import OutboxMessage, queue_mail
 from lms.orgs.models import Membership, Organisation
-from tests.conftest import make_test_app
+from tests.support.app import make_test_app
 from tests.factories import make_org, make_user
 
 DEMO_COUNTRIES = {"CI", "GH", "CD", "PE", "BR", "UZ", "TH"}
@@ -116,15 +115,6 @@ def test_user_create_manager_needs_org(app, runner, session):
     assert result.exit_code == 2
     assert "--manager needs --org" in result.output
     assert _count(session, User) == 0
-
-
-@pytest.fixture
-def cheap_hashes(monkeypatch):
-    """The demo hashes ~60 passwords; a cheap method keeps the test fast."""
-    import lms.accounts.models as models
-
-    monkeypatch.setattr(models, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
 
 
 def test_demo_loads_once(app, runner, session, auth, cheap_hashes):

@@ -21,23 +21,14 @@ from lms.jobs import Job, JobKind, PermanentError, Worker, enqueue, retry_delay
 from lms.mail import OutboxMessage, queue_mail
 from lms.orgs.services import request_to_join
 from tests.factories import make_org, make_user
-from tests.lms.test_mail import Inbox, SMTPServer
+from tests.support.smtp import Inbox, smtp_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def smtp_server():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app_config(smtp_server):
-    return {"LMS_MAIL_BACKEND": "smtp", "LMS_MAIL_SERVER": "127.0.0.1", "LMS_MAIL_PORT": smtp_server.port,
-            "LMS_MAIL_SENDER": "Alliance 8.7 Learning <no-reply@lms.test>"}
+    return smtp_config(smtp_server)
 
 
 def _queue(app, session, n: int) -> list[int]:

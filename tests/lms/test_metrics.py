@@ -2,7 +2,6 @@
 by hand beside each scenario. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import itertools
 import secrets
 from datetime import date, datetime, timezone
 
@@ -12,10 +11,9 @@ from sqlalchemy import event
 from lms.metrics.definitions import Filters, Period, compute
 from lms.records.models import CompletionRecord
 
-from ..factories import make_course, make_org, make_run, make_user
+from ..factories import make_course, make_org, make_record, make_run, make_user
 
 JANUARY = Period(date(2025, 1, 1), date(2025, 1, 31))
-_codes = itertools.count(1)
 
 
 def at(*args) -> datetime:
@@ -30,22 +28,6 @@ def orgs(by_kind: dict) -> dict:
     return {"total": sum(by_kind.values()), "by_kind": by_kind}
 
 
-def record(session, org, completed_at, *, person=None, sex=None, country="GH", item_type="course",
-           item_key="c1", language="en", **fields) -> CompletionRecord:
-    parent = org.parent if org else None
-    values = dict(
-        user_id=None, person_key=person or secrets.token_hex(8), person_name=None, sex=sex, country=country,
-        organisation_id=org.id if org else None, organisation_kind=org.kind if org else None,
-        organisation_name=org.name if org else None,
-        parent_organisation_id=parent.id if parent else None, parent_organisation_kind=parent.kind if parent else None,
-        item_type=item_type, item_id=1, item_key=item_key, item_title=item_key, language=language,
-        completed_at=completed_at, certificate_code=f"C{next(_codes):08d}", issuer="Alliance 8.7")
-    rec = CompletionRecord(**(values | fields))
-    session.add(rec)
-    session.flush()
-    return rec
-
-
 @pytest.fixture
 def records(session):
     eo = make_org(session, kind="employers_organisation", sectors=("cocoa",))
@@ -53,14 +35,14 @@ def records(session):
     partner = make_org(session, kind="ngo", country="CI", sectors=("mining",), is_alliance_partner=True)
     sme_under_ngo = make_org(session, kind="sme", parent=partner, sectors=("cocoa",))
     elsewhere = make_org(session, kind="government")
-    record(session, sme, at(2025, 1, 10, 12), sex="female", item_key="c1")
-    record(session, eo, at(2025, 1, 31, 23, 59, 59), sex="male", item_key="c1")  # last second: in
-    record(session, partner, at(2025, 1, 1), sex="other", country="CI", item_type="workshop", item_key="s1",
-           language="fr")  # first second: in
-    record(session, sme_under_ngo, at(2025, 1, 15), sex=None, item_key="c2", language="fr",
-           revoked_at=at(2025, 1, 20))  # revoked later: still a completion and an issued certificate
-    record(session, elsewhere, at(2025, 2, 1), sex="female")  # next day: out
-    record(session, elsewhere, at(2024, 12, 31, 23, 59, 59), sex="male")  # day before: out
+    make_record(session, sme, at(2025, 1, 10, 12), sex="female", item_key="c1")
+    make_record(session, eo, at(2025, 1, 31, 23, 59, 59), sex="male", item_key="c1")  # last second: in
+    make_record(session, partner, at(2025, 1, 1), sex="other", country="CI", item_type="workshop", item_key="s1",
+                language="fr")  # first second: in
+    make_record(session, sme_under_ngo, at(2025, 1, 15), sex=None, item_key="c2", language="fr",
+                revoked_at=at(2025, 1, 20))  # revoked later: still a completion and an issued certificate
+    make_record(session, elsewhere, at(2025, 2, 1), sex="female")  # next day: out
+    make_record(session, elsewhere, at(2024, 12, 31, 23, 59, 59), sex="male")  # day before: out
     session.commit()
     return {"eo": eo, "sme": sme, "partner": partner}
 
@@ -292,7 +274,7 @@ def _dataset(session, scale):
     course = make_course(session, slug=f"course-{scale}", pretest=True)
     for i in range(scale):
         org = make_org(session, kind="sme", parent=make_org(session))
-        record(session, org, at(2025, 1, 1 + i % 28), sex=("female", "male", None)[i % 3])
+        make_record(session, org, at(2025, 1, 1 + i % 28), sex=("female", "male", None)[i % 3])
         run = make_run(session, host=org, starts=at(2025, 1, 1 + i % 28), sessions=2)
         run.sessions[0].attendance_taken_at = at(2025, 1, 28)
         _register(session, run, "confirmed", "female", org, attended=[run.sessions[0]])

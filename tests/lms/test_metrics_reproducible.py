@@ -14,26 +14,24 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from lms.content import import_all
 from lms.demo_large import generate
 
-from .test_api import auth, token  # noqa: F401 - the token fixture
+from tests.support.api import api_headers
+from tests.support.content import quiet
 
 SEXES = ("female", "male", "other")
 
 
 @pytest.fixture
-def dataset(app, session):
+def dataset(app, session, shipped_content):
     with app.app_context():
-        import_all(session, echo=lambda line: None)
-        session.commit()
         generate(session, organisations=40, learners=400, records=700, runs=40, registrations=500, seed=8,
-                 echo=lambda *a, **k: None)
+                 echo=quiet)
         session.commit()
 
 
 def _csv(client, bearer, name) -> list[dict]:
-    response = client.get(f"/api/v1/exports/{name}", headers=auth(bearer))
+    response = client.get(f"/api/v1/exports/{name}", headers=api_headers(bearer))
     assert response.status_code == 200, response.data[:300]
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
@@ -70,7 +68,7 @@ class Exports:
         self.registrations = _csv(client, bearer, "registrations.csv")
         self.enrolments = _csv(client, bearer, "enrolments.csv")
         self.attempts = _csv(client, bearer, "quiz-attempts.csv")
-        get = lambda path: client.get(path, headers=auth(bearer)).json  # noqa: E731
+        get = lambda path: client.get(path, headers=api_headers(bearer)).json  # noqa: E731
         self.orgs = {o["id"]: o for o in get("/api/v1/organisations")["organisations"]}
         self.runs = {r["id"]: r for r in get("/api/v1/workshops")["workshops"]}
         self.sessions = {s["id"]: (run_id, s) for run_id, r in self.runs.items() for s in r["sessions"]}
@@ -211,7 +209,7 @@ def _close(api, mine, path=""):
         assert api == mine, (path, api, mine)
 
 
-def test_metrics_api_equals_a_recomputation_from_the_raw_exports(client, token, dataset):  # noqa: F811
+def test_metrics_api_equals_a_recomputation_from_the_raw_exports(client, token, dataset):
     exports = Exports(client, token)
     today = datetime.now(timezone.utc).date()
     some = next(iter(exports.orgs.values()))
@@ -232,7 +230,7 @@ def test_metrics_api_equals_a_recomputation_from_the_raw_exports(client, token, 
     nonzero = 0
     for start, end, filters in cases:
         query = {"from": start.isoformat(), "to": end.isoformat(), **filters}
-        response = client.get("/api/v1/metrics", query_string=query, headers=auth(token))
+        response = client.get("/api/v1/metrics", query_string=query, headers=api_headers(token))
         assert response.status_code == 200, response.json
         mine = exports.metrics(start, end, filters)
         _close(response.json, mine)

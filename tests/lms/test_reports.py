@@ -17,8 +17,7 @@ from lms.metrics.definitions import Filters, Period, compute
 from lms.reports.dashboard import export_rows, preset_period
 from lms.reports.tables import Scope, TableQuery, organisation_table
 
-from ..factories import make_org, make_user
-from .test_metrics import record
+from ..factories import make_org, make_record, make_user
 
 NOW = datetime.now(timezone.utc)
 THIS_YEAR = Period(date(NOW.year, 1, 1), date(NOW.year, 12, 31))
@@ -53,20 +52,20 @@ def world(session):
     learner = make_user(session, name="Lena Learner", org=sme_a)
     secretariat = make_user(session, name="Sec Retariat", role="secretariat")
     ama = make_user(session, name="Ama Mensah", email="ama@example.org", org=sme_a, sex="female")
-    record(session, sme_a, recent(10), person=ama.person_key, person_name="Ama Mensah", user_id=ama.id,
-           sex="female", item_key="c1", item_title="Course One")
-    record(session, sme_a, recent(9), person="kofi", person_name="Kofi Boateng", sex="male", item_key="c1",
-           item_title="Course One")
-    record(session, sme_a, recent(8), person=ama.person_key, person_name="Ama Mensah", user_id=ama.id,
-           sex="female", item_key="c2", item_title="Course Two", revoked_at=recent(1))
-    record(session, sme_b, recent(7), person="esi", person_name="Esi Owusu", sex=None, item_type="workshop",
-           item_key="w1", item_title="Workshop One")
-    record(session, eo, recent(6), person=manager.person_key, person_name="Mara Manager", sex="female",
-           item_key="c1", item_title="Course One")
-    record(session, other, recent(5), person="zed", person_name="Zed Person", sex="male", country="CI",
-           item_key="c1", item_title="Course One")
-    record(session, sme_a, datetime(NOW.year - 1, 6, 1, tzinfo=timezone.utc), person="old", person_name="Old Timer",
-           sex="male", item_key="c1", item_title="Course One")
+    make_record(session, sme_a, recent(10), person=ama.person_key, person_name="Ama Mensah", user_id=ama.id,
+                sex="female", item_key="c1", item_title="Course One")
+    make_record(session, sme_a, recent(9), person="kofi", person_name="Kofi Boateng", sex="male", item_key="c1",
+                item_title="Course One")
+    make_record(session, sme_a, recent(8), person=ama.person_key, person_name="Ama Mensah", user_id=ama.id,
+                sex="female", item_key="c2", item_title="Course Two", revoked_at=recent(1))
+    make_record(session, sme_b, recent(7), person="esi", person_name="Esi Owusu", sex=None, item_type="workshop",
+                item_key="w1", item_title="Workshop One")
+    make_record(session, eo, recent(6), person=manager.person_key, person_name="Mara Manager", sex="female",
+                item_key="c1", item_title="Course One")
+    make_record(session, other, recent(5), person="zed", person_name="Zed Person", sex="male", country="CI",
+                item_key="c1", item_title="Course One")
+    make_record(session, sme_a, datetime(NOW.year - 1, 6, 1, tzinfo=timezone.utc), person="old", person_name="Old Timer",
+                sex="male", item_key="c1", item_title="Course One")
     session.commit()
     return {"eo": eo, "sme_a": sme_a, "sme_b": sme_b, "sme_c": sme_c, "other": other, "manager": manager,
             "sme_manager": sme_manager, "learner": learner, "secretariat": secretariat}
@@ -269,11 +268,11 @@ def test_item_columns_list_each_course_with_its_latest_title(session, app):
     registry = app.extensions["lms"].registry
     assert item_columns(session, registry) == []
     org = make_org(session)
-    record(session, org, recent(30), person="p1", item_key="zz-basics", item_title="A renamed course")
-    record(session, org, recent(40), person="p2", item_key="zz-basics", item_title="Z old title")
-    record(session, org, recent(20), person="p3", item_key="aa-advanced", item_title="Advanced")
-    record(session, org, recent(10), person="p4", item_type="workshop", item_key="ws", item_title="A workshop")
-    record(session, org, recent(50), person="p5", item_key="mm-middle", item_title="Middle")
+    make_record(session, org, recent(30), person="p1", item_key="zz-basics", item_title="A renamed course")
+    make_record(session, org, recent(40), person="p2", item_key="zz-basics", item_title="Z old title")
+    make_record(session, org, recent(20), person="p3", item_key="aa-advanced", item_title="Advanced")
+    make_record(session, org, recent(10), person="p4", item_type="workshop", item_key="ws", item_title="A workshop")
+    make_record(session, org, recent(50), person="p5", item_key="mm-middle", item_title="Middle")
     session.commit()
     # by title; the workshops are not shown item by item; zz-basics takes its latest record's title
     assert item_columns(session, registry) == [
@@ -284,10 +283,10 @@ def test_item_columns_list_each_course_with_its_latest_title(session, app):
 def test_the_certificates_column_counts_those_valid_today(session, app, world):
     """Revoked and expired certificates are not valid; the column counts the others."""
     sme = world["sme_a"]
-    record(session, sme, recent(4), person="yaw", person_name="Yaw Darko", sex="male", item_key="c1",
-           item_title="Course One", expires_at=NOW - timedelta(days=1))
-    record(session, sme, recent(3), person="efua", person_name="Efua Sarpong", sex="female", item_key="c1",
-           item_title="Course One", expires_at=NOW + timedelta(days=300))
+    make_record(session, sme, recent(4), person="yaw", person_name="Yaw Darko", sex="male", item_key="c1",
+                item_title="Course One", expires_at=NOW - timedelta(days=1))
+    make_record(session, sme, recent(3), person="efua", person_name="Efua Sarpong", sex="female", item_key="c1",
+                item_title="Course One", expires_at=NOW + timedelta(days=300))
     session.commit()
     _table, rows = _rows(session, app, period=THIS_YEAR)
     a = rows["Adom Cocoa"]

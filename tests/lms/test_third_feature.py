@@ -23,7 +23,9 @@ from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
 from lms.registry import ActivityColumn, MenuEntry, Metric, RecordKind, Registry
 from tests.factories import make_org, make_user
-from tests.lms.test_metrics import record
+from tests.factories import make_record
+from tests.support.api import api_headers
+from tests.support.db import writing
 
 FEATURE = "lms_test_mentoring"
 COMPLETED = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
@@ -85,10 +87,7 @@ def test_a_feature_defined_in_a_test_plugs_in_everywhere(app, client, auth, sess
     secretariat = make_user(session, email="sec@example.org", role="secretariat")
     session.commit()
 
-    with app.test_request_context(method="POST"):
-        from lms.db import get_session
-
-        s = get_session()
+    with writing(app) as s:
         record = record_completion(s, s.get(type(learner), learner.id), item_type="mentoring", item_id=1,
                                    item_key="circle-1", item_version=1, item_title="Circle one",
                                    completed_at=COMPLETED, issuer="Ghana Employers' Association")
@@ -111,7 +110,7 @@ def test_a_feature_defined_in_a_test_plugs_in_everywhere(app, client, auth, sess
     assert client.get("/mentoring/").get_data(as_text=True) == "mentoring circles"
 
     # The API: its metrics, nested by section, with the record kind counted by sex.
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = api_headers(token)
     metrics = client.get("/api/v1/metrics?from=2026-01-01&to=2026-12-31", headers=headers).get_json()
     assert metrics["mentoring"]["circles_completed"] == {"total": 1, "female": 1, "male": 0, "other": 0,
                                                          "not_recorded": 0}
@@ -151,11 +150,11 @@ def test_the_kind_has_its_columns_in_the_reports(app, client, auth, session, per
     circles = make_org(session, name="Adom Cocoa", kind="sme", parent=eo)
     courses = make_org(session, name="Bese Farms", kind="sme", parent=eo)
     secretariat = make_user(session, email="sec@example.org", role="secretariat")
-    record(session, circles, COMPLETED, person="p1", item_type="mentoring", item_key="circle-1",
-           item_title="Circle one")
-    record(session, circles, COMPLETED, person="p2", item_type="mentoring", item_key="circle-1",
-           item_title="Circle one")
-    record(session, courses, COMPLETED, person="p3", item_key="c1", item_title="Course One")
+    make_record(session, circles, COMPLETED, person="p1", item_type="mentoring", item_key="circle-1",
+                item_title="Circle one")
+    make_record(session, circles, COMPLETED, person="p2", item_type="mentoring", item_key="circle-1",
+                item_title="Circle one")
+    make_record(session, courses, COMPLETED, person="p3", item_key="c1", item_title="Course One")
     session.commit()
     auth.login(secretariat)
 

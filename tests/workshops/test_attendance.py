@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.accounts.models import AuditEntry
-from lms.api import create_token
 from lms.common import FieldError
-from lms.db import get_session, utcnow, write_lock
+from lms.db import utcnow, write_lock
 from lms.records.models import CompletionRecord
 from tests.factories import make_org, make_user
+from tests.support.api import api_headers, create_api_token
 from workshops.services import attendance, evaluations
 from workshops.models import Attendance, Evaluation, Registration, RunSession, WorkshopRun, WorkshopSeries
 
@@ -322,11 +322,7 @@ def held(session, world):
 def _bearer(app, session):
     secretariat = make_user(session, email="sec@example.org", role="secretariat")
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
-        value = create_token(s, s.get(type(secretariat), secretariat.id))
-        s.commit()
-    return {"Authorization": f"Bearer {value}"}
+    return api_headers(create_api_token(app, secretariat))
 
 
 def test_roster_correction_is_audited_and_reverses_the_completion(app, client, auth, session, world, held):

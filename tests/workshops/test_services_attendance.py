@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from lms.accounts.models import AuditEntry
 from lms.common import FieldError
-from lms.db import get_session, utcnow
+from lms.db import utcnow
 from lms.metrics.definitions import Period, compute
 from lms.records.models import CompletionRecord
 from lms.records.services import revoke
@@ -22,12 +22,6 @@ from workshops.models import Attendance, Registration, RegistrationStatus
 from workshops.services import attendance, evaluations
 from workshops.services import calendar as feeds
 from workshops.services import registration as booking
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
 
 
 @pytest.fixture
