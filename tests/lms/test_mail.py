@@ -17,6 +17,7 @@ from lms.db import utcnow
 from lms.jobs import Job, Worker
 from lms.mail import Attachment, OutboxMessage, mail_config, queue_mail
 from tests.factories import make_org, make_user
+from tests.support.threads import all_at_once
 from tests.support.smtp import smtp_config
 
 ICS = (
@@ -141,23 +142,7 @@ def test_server_down_then_up_loses_nothing_and_sends_nothing_twice(app, session,
 
 def test_two_workers_deliver_each_message_exactly_once(app, session, smtp_server):
     _, ids = _queue(app, session, n=20)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            results.append(deliver(app))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    assert errors == []
+    results = all_at_once(2, lambda: deliver(app))
 
     assert sum(r["done"] for r in results) == 20
     assert all(r["retry"] == 0 and r["failed"] == 0 for r in results)
