@@ -14,6 +14,9 @@ from .models import KINDS, Membership, Organisation
 
 bp = Blueprint("lms_orgs", __name__)
 
+#: The join page offers close matches when its search finds fewer organisations than this.
+SUGGEST_BELOW = 5
+
 
 def _org_or_404(org_id: int) -> Organisation:
     org = get_session().get(Organisation, org_id)
@@ -146,10 +149,15 @@ def join():
     if not country and not q and current_user.country:
         country = current_user.country
     page = _page()
-    rows, total = services.search_organisations(get_session(), q, country, kind, "active", page, per_page=20)
+    session = get_session()
+    rows, total = services.search_organisations(session, q, country, kind, "active", page, per_page=20)
+    # Before "Not listed?": what the person may have meant, when the search finds little.
+    suggestions = []
+    if q and total < SUGGEST_BELOW:
+        suggestions = services.close_matches(session, q, country, exclude=[org.id for org in rows])
     return render_template(
         "lms/orgs/join.html", rows=rows, total=total, page=page, per_page=20, q=q, country=country,
-        kind=kind, countries=country_choices(), kinds=KINDS, form=JoinForm(),
+        kind=kind, countries=country_choices(), kinds=KINDS, form=JoinForm(), suggestions=suggestions,
     )
 
 
@@ -193,22 +201,28 @@ def withdraw():
 def request_new():
     session = get_session()
     form = RequestOrganisationForm()
-    if request.method == "GET" and current_user.country:
-        form.country.data = current_user.country
+    if request.method == "GET":  # from the join page's "Not listed?", with what was searched
+        form.name.data = request.args.get("name", "").strip()[:200]
+        form.country.data = request.args.get("country", "")[:2] or current_user.country
     eos = services.eo_choices(session)
     form.parent_id.choices = [(0, _("None / not a member of an employers' organisation"))] + [
         (eo.id, f"{eo.name} ({eo.country})") for eo in eos
     ]
+    matches = []
     if form.validate_on_submit():
         data = dict(form.data, parent_id=form.parent_id.data or None)
         try:
             org = services.request_new_organisation(session, current_user, data)
+        except services.PossibleDuplicates as exc:
+            matches = exc.matches
+            form.checked.data = exc.checked
+            form.not_listed.data = False
         except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc)) if exc.field else flash(str(exc), "error")
         else:
             flash(_("Thank you. %(org)s will appear once it has been approved.", org=org.name), "success")
             return redirect(url_for("lms_orgs.mine"))
-    return render_template("lms/orgs/request.html", form=form)
+    return render_template("lms/orgs/request.html", form=form, matches=matches)
 
 
 @bp.get("/requests")
