@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..common import FieldError
 from ..accounts.models import User, hash_token
@@ -57,10 +57,33 @@ def search_organisations(
         stmt = stmt.where(Organisation.kind == kind)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(
-        stmt.order_by(Organisation.search_name, Organisation.id)
+        stmt.options(selectinload(Organisation.parent))  # each line names the parent
+        .order_by(Organisation.search_name, Organisation.id)
         .offset((max(page, 1) - 1) * per_page).limit(per_page)
     ).all()
     return rows, total
+
+
+@dataclass
+class JoinSearch:
+    rows: list[Organisation]
+    total: int
+    #: close matches beyond ``rows``, offered when the search finds little
+    suggestions: list[Organisation]
+
+
+#: The join page offers close matches when its search finds fewer organisations than this.
+SUGGEST_BELOW = 5
+
+
+def search_to_join(session: Session, q: str, country: str, kind: str, page: int, per_page: int) -> JoinSearch:
+    """A page of active organisations to join and, when a query finds fewer than
+    ``SUGGEST_BELOW``, what the person may have meant, before they ask for a new one."""
+    rows, total = search_organisations(session, q, country, kind, "active", page, per_page)
+    suggestions = []
+    if q and total < SUGGEST_BELOW:
+        suggestions = close_matches(session, q, country, exclude=[org.id for org in rows])
+    return JoinSearch(rows, total, suggestions)
 
 
 def _stem_hits(text: str) -> list:
@@ -87,7 +110,8 @@ def close_matches(session: Session, q: str, country: str = "", exclude=(), limit
     if exclude:
         stmt = stmt.where(Organisation.id.not_in(list(exclude)))
     return session.scalars(
-        stmt.order_by(_count_of(hits).desc(), Organisation.search_name, Organisation.id).limit(limit)
+        stmt.options(selectinload(Organisation.parent))
+        .order_by(_count_of(hits).desc(), Organisation.search_name, Organisation.id).limit(limit)
     ).all()
 
 
@@ -112,6 +136,7 @@ def possible_duplicates(session: Session, name: str, country: str, limit: int = 
     return session.scalars(
         select(Organisation)
         .where(Organisation.status == "active", Organisation.country == country, or_(*conditions))
+        .options(selectinload(Organisation.parent))
         .order_by((Organisation.search_name == key).desc(), shared.desc(), Organisation.search_name,
                   Organisation.id)
         .limit(limit)

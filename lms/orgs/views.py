@@ -14,9 +14,6 @@ from .models import KINDS, Membership, Organisation
 
 bp = Blueprint("lms_orgs", __name__)
 
-#: The join page offers close matches when its search finds fewer organisations than this.
-SUGGEST_BELOW = 5
-
 
 def _org_or_404(org_id: int) -> Organisation:
     org = get_session().get(Organisation, org_id)
@@ -149,15 +146,10 @@ def join():
     if not country and not q and current_user.country:
         country = current_user.country
     page = _page()
-    session = get_session()
-    rows, total = services.search_organisations(session, q, country, kind, "active", page, per_page=20)
-    # Before "Not listed?": what the person may have meant, when the search finds little.
-    suggestions = []
-    if q and total < SUGGEST_BELOW:
-        suggestions = services.close_matches(session, q, country, exclude=[org.id for org in rows])
+    found = services.search_to_join(get_session(), q, country, kind, page, per_page=20)
     return render_template(
-        "lms/orgs/join.html", rows=rows, total=total, page=page, per_page=20, q=q, country=country,
-        kind=kind, countries=country_choices(), kinds=KINDS, form=JoinForm(), suggestions=suggestions,
+        "lms/orgs/join.html", rows=found.rows, total=found.total, page=page, per_page=20, q=q, country=country,
+        kind=kind, countries=country_choices(), kinds=KINDS, form=JoinForm(), suggestions=found.suggestions,
     )
 
 

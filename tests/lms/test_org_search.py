@@ -238,6 +238,20 @@ def test_close_matches_rank_by_shared_words(session):
     assert services.close_matches(session, "de la", "CI") == []
 
 
+def test_search_to_join_suggests_only_when_the_search_finds_little(session):
+    eo = make_org(session, name="CGECI", country="CI")
+    make_org(session, name="Coopérative Cacao Soubré", kind="sme", country="CI", parent=eo)
+    make_org(session, name="Soubré Cacao Transport SARL", kind="sme", country="CI", parent=eo)
+    found = services.search_to_join(session, "soubre transport", "CI", "", 1, 20)
+    assert [o.name for o in found.rows] == ["Soubré Cacao Transport SARL"] and found.total == 1
+    assert [o.name for o in found.suggestions] == ["Coopérative Cacao Soubré"]
+    assert found.suggestions[0].parent.name == "CGECI"
+    assert services.search_to_join(session, "", "CI", "", 1, 20).suggestions == []
+    for n in range(services.SUGGEST_BELOW):
+        make_org(session, name=f"Soubré Transport {n}", kind="sme", country="CI")
+    assert services.search_to_join(session, "soubre transport", "CI", "", 1, 20).suggestions == []
+
+
 # -- the search name stays right ---------------------------------------------------------
 
 def test_search_name_follows_every_write(client, auth, session):
