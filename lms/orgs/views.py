@@ -146,10 +146,10 @@ def join():
     if not country and not q and current_user.country:
         country = current_user.country
     page = _page()
-    rows, total = services.search_organisations(get_session(), q, country, kind, "active", page, per_page=20)
+    found = services.search_to_join(get_session(), q, country, kind, page, per_page=20)
     return render_template(
-        "lms/orgs/join.html", rows=rows, total=total, page=page, per_page=20, q=q, country=country,
-        kind=kind, countries=country_choices(), kinds=KINDS, form=JoinForm(),
+        "lms/orgs/join.html", rows=found.rows, total=found.total, page=page, per_page=20, q=q, country=country,
+        kind=kind, countries=country_choices(), kinds=KINDS, form=JoinForm(), suggestions=found.suggestions,
     )
 
 
@@ -193,22 +193,28 @@ def withdraw():
 def request_new():
     session = get_session()
     form = RequestOrganisationForm()
-    if request.method == "GET" and current_user.country:
-        form.country.data = current_user.country
+    if request.method == "GET":  # from the join page's "Not listed?", with what was searched
+        form.name.data = request.args.get("name", "").strip()[:200]
+        form.country.data = request.args.get("country", "")[:2] or current_user.country
     eos = services.eo_choices(session)
     form.parent_id.choices = [(0, _("None / not a member of an employers' organisation"))] + [
         (eo.id, f"{eo.name} ({eo.country})") for eo in eos
     ]
+    matches = []
     if form.validate_on_submit():
         data = dict(form.data, parent_id=form.parent_id.data or None)
         try:
             org = services.request_new_organisation(session, current_user, data)
+        except services.PossibleDuplicates as exc:
+            matches = exc.matches
+            form.checked.data = exc.checked
+            form.not_listed.data = False
         except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc)) if exc.field else flash(str(exc), "error")
         else:
             flash(_("Thank you. %(org)s will appear once it has been approved.", org=org.name), "success")
             return redirect(url_for("lms_orgs.mine"))
-    return render_template("lms/orgs/request.html", form=form)
+    return render_template("lms/orgs/request.html", form=form, matches=matches)
 
 
 @bp.get("/requests")

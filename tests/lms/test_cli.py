@@ -139,6 +139,9 @@ def test_demo_loads_once(app, runner, session, auth, cheap_hashes):
     ))
     assert DEMO_COUNTRIES <= countries
 
+    # The demo's organisations can be found accents and case aside.
+    assert session.scalar(select(Organisation.name).where(Organisation.search_name.contains("cooperative agricole"))
+                          ) == "Coopérative Agricole Ahoutoué"
     counts = {m.__name__: _count(session, m) for m in (User, Organisation, Membership)}
     assert counts["User"] > 20 and counts["Organisation"] > len(DEMO_COUNTRIES) * 2
 

@@ -14,6 +14,7 @@ from lms.content import import_all
 from lms.demo_large import LARGE_DOMAIN, LargeDemoError, generate
 from lms.metrics.definitions import Period, compute
 from lms.orgs.models import Membership, Organisation
+from lms.orgs.search import search_key
 from lms.records.models import CompletionRecord
 from workshops.models import Attendance, Registration, RunSession, WorkshopRun
 from tests.support.content import quiet
@@ -42,6 +43,9 @@ def test_counts_are_exact_and_add_to_what_exists(session, shipped_content, cheap
     assert {k: second[k] - first[k] for k in second} == {
         "Organisation": 20, "User": 200, "CompletionRecord": 10_000, "WorkshopRun": 30, "Registration": 400}
     assert session.scalar(select(func.count()).where(User.email.like(f"%@{LARGE_DOMAIN}"))) == 400
+    # Bulk-inserted organisations can be found like any other (accents and case aside).
+    assert [(name, key) for name, key in session.execute(select(Organisation.name, Organisation.search_name))
+            if key != search_key(name)] == []
     # Both kinds of completion, one revoked, every code unique: the figures the sizes and
     # the default seed give, the same on both backends.
     kinds = dict(session.execute(select(CompletionRecord.item_type, func.count()).group_by(CompletionRecord.item_type)).all())
