@@ -34,6 +34,12 @@ def _query_words(q: str) -> list[str]:
     return search_key(q).split()[:MAX_QUERY_WORDS]
 
 
+def name_matches(q: str) -> list:
+    """Conditions: the organisation's name holds every word of ``q``, accents, case and
+    punctuation aside (the one way every page searches organisations by name)."""
+    return [Organisation.search_name.contains(word, autoescape=True) for word in _query_words(q)]
+
+
 #: Words of a query that count (a query is cut at 100 characters by the views anyway).
 MAX_QUERY_WORDS = 8
 #: Close matches offered on the join page, and possible duplicates shown with a request.
@@ -49,8 +55,7 @@ def search_organisations(
     stmt = select(Organisation)
     if status:
         stmt = stmt.where(Organisation.status == status)
-    for word in _query_words(q):
-        stmt = stmt.where(Organisation.search_name.contains(word, autoescape=True))
+    stmt = stmt.where(*name_matches(q))
     if country:
         stmt = stmt.where(Organisation.country == country)
     if kind:

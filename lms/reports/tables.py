@@ -20,6 +20,7 @@ from sqlalchemy import Select, String, and_, case, distinct, func, literal, or_,
 from ..db import utcnow
 from ..metrics.definitions import Filters, Period, organisation_has_sector, reached_rows
 from ..orgs.models import Membership, Organisation
+from ..orgs.services import name_matches
 from ..records.models import CompletionRecord
 
 #: A period wide enough to hold every record: "all time".
@@ -117,7 +118,7 @@ def _filters(query: TableQuery) -> list:
     o = Organisation
     conditions = [query.scope.condition()]
     if query.q:
-        conditions.append(func.lower(o.name).contains(query.q.lower(), autoescape=True))
+        conditions.extend(name_matches(query.q))
     if query.country:
         conditions.append(o.country == query.country)
     if query.kind:

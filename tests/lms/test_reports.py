@@ -109,6 +109,9 @@ def test_table_sort_filter_page_and_scope(session, app, world):
     assert [r.name for r in table.rows] == ["Zed Employers"]
     table, _ = _rows(session, app, kind="sme", q="e")
     assert [r.name for r in table.rows] == ["Bese Farms", "Crest Traders"]
+    # Searched as the join page searches: every word, in any order, accents and case aside.
+    table, _ = _rows(session, app, q="COCOA  adóm")
+    assert [r.name for r in table.rows] == ["Adom Cocoa"]
     table, _ = _rows(session, app, per_page=2, page=2)
     assert table.total == 5 and [r.name for r in table.rows] == ["Crest Traders", "Ghana Employers"]
     table, _ = _rows(session, app, scope=Scope(world["eo"].id, with_members=True))
