@@ -7,9 +7,10 @@ from flask_login import current_user
 
 from ..auth import can_manage, login_required, require, secretariat_required
 from ..db import get_session
+from ..forms import CSRFForm
 from ..templating import country_choices
 from . import services
-from .forms import DecisionForm, ImportForm, InviteForm, JoinForm, MergeForm, OrganisationForm, RequestOrganisationForm
+from .forms import ImportForm, InviteForm, JoinForm, MemberRoleForm, MergeForm, OrganisationForm, RequestOrganisationForm
 from .models import KINDS, Membership, Organisation
 
 bp = Blueprint("lms_orgs", __name__)
@@ -135,7 +136,6 @@ def mine():
     return render_template(
         "lms/orgs/mine.html", membership=current_user.membership, pending=current_user.pending_membership,
         history=services.membership_history(session, current_user),
-        decision_form=DecisionForm(),
     )
 
 
@@ -181,7 +181,7 @@ def confirm_join(org_id: int):
 @bp.post("/mine/withdraw")
 @login_required
 def withdraw():
-    if not DecisionForm().validate():
+    if not CSRFForm().validate():
         abort(400)
     services.withdraw_pending(get_session(), current_user)
     flash(_("Your request has been withdrawn."), "info")
@@ -216,7 +216,7 @@ def request_new():
 def requests():
     pending = services.pending_organisations_for(get_session(), current_user)
     require(current_user.is_secretariat or bool(current_user.membership and current_user.membership.role == "manager"))
-    return render_template("lms/orgs/requests.html", pending=pending, form=DecisionForm())
+    return render_template("lms/orgs/requests.html", pending=pending)
 
 
 @bp.post("/<int:org_id>/approve")
@@ -224,7 +224,7 @@ def requests():
 def approve(org_id: int):
     org = _org_or_404(org_id)
     require(services.can_decide_organisation(current_user, org))
-    if not DecisionForm().validate():
+    if not CSRFForm().validate():
         abort(400)
     try:
         services.approve_organisation(get_session(), org, current_user)
@@ -239,7 +239,7 @@ def approve(org_id: int):
 def reject(org_id: int):
     org = _org_or_404(org_id)
     require(services.can_decide_organisation(current_user, org))
-    if not DecisionForm().validate():
+    if not CSRFForm().validate():
         abort(400)
     try:
         services.reject_organisation(get_session(), org, current_user)
@@ -262,14 +262,13 @@ def members(org_id: int):
         active=services.members_of(session, org, "active"),
         pending=services.members_of(session, org, "pending"),
         ended=services.members_of(session, org, "ended"),
-        form=DecisionForm(),
     )
 
 
-def _decide(membership_id: int, action):
+def _decide(membership_id: int, action, form: CSRFForm | None = None):
     membership = _membership_or_404(membership_id)
     require(can_manage(current_user, membership.organisation))
-    if not DecisionForm().validate():
+    if not (form if form is not None else CSRFForm()).validate():
         abort(400)
     try:
         action(get_session(), membership)
@@ -308,12 +307,12 @@ def end_member(membership_id: int):
 @bp.post("/memberships/<int:membership_id>/role")
 @login_required
 def member_role(membership_id: int):
-    role = request.form.get("role", "")
+    form = MemberRoleForm()
 
     def act(session, m):
-        services.set_role(session, m, role, current_user)
+        services.set_role(session, m, form.role.data or "", current_user)
         flash(_("The role of %(name)s has been changed.", name=m.user.name), "success")
-    return _decide(membership_id, act)
+    return _decide(membership_id, act, form)
 
 
 def _invitation_link(token: str) -> str:
@@ -362,9 +361,9 @@ def accept_invitation(token: str):
     if invitation is None:
         return render_template("lms/orgs/invitation_invalid.html"), 410
     if not current_user.is_authenticated:
-        return render_template("lms/orgs/invitation.html", invitation=invitation, token=token, form=DecisionForm())
+        return render_template("lms/orgs/invitation.html", invitation=invitation, token=token)
     if request.method == "POST":
-        if not DecisionForm().validate():
+        if not CSRFForm().validate():
             abort(400)
         try:
             services.accept_invitation(session, invitation, current_user)
@@ -373,4 +372,4 @@ def accept_invitation(token: str):
             return redirect(url_for("lms_orgs.mine"))
         flash(_("Welcome to %(org)s.", org=invitation.organisation.name), "success")
         return redirect(url_for("lms_orgs.mine"))
-    return render_template("lms/orgs/invitation.html", invitation=invitation, token=token, form=DecisionForm())
+    return render_template("lms/orgs/invitation.html", invitation=invitation, token=token)
