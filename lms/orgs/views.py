@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..auth import can_manage, login_required, require, secretariat_required
+from ..auth import can_manage, login_required, require, secretariat_or_manager, secretariat_required
 from ..db import get_session
 from ..forms import CSRFForm
 from ..templating import country_choices
@@ -215,7 +215,7 @@ def request_new():
 @login_required
 def requests():
     pending = services.pending_organisations_for(get_session(), current_user)
-    require(current_user.is_secretariat or bool(current_user.membership and current_user.membership.role == "manager"))
+    require(secretariat_or_manager(current_user))
     return render_template("lms/orgs/requests.html", pending=pending)
 
 
@@ -265,54 +265,49 @@ def members(org_id: int):
     )
 
 
-def _decide(membership_id: int, action, form: CSRFForm | None = None):
+def _decide(membership_id: int, action, done, category: str, form: CSRFForm | None = None):
+    """Apply ``action(session, membership, actor)``, a service, to a membership of an
+    organisation the user manages, and flash ``done(name)`` when it succeeds."""
     membership = _membership_or_404(membership_id)
     require(can_manage(current_user, membership.organisation))
     if not (form if form is not None else CSRFForm()).validate():
         abort(400)
     try:
-        action(get_session(), membership)
+        action(get_session(), membership, current_user)
     except services.FieldError as exc:
         flash(str(exc), "error")
+    else:
+        flash(done(membership.user.name), category)
     return redirect(url_for("lms_orgs.members", org_id=membership.organisation_id))
 
 
 @bp.post("/memberships/<int:membership_id>/approve")
 @login_required
 def approve_member(membership_id: int):
-    def act(session, m):
-        services.approve_membership(session, m, current_user)
-        flash(_("%(name)s is now a member.", name=m.user.name), "success")
-    return _decide(membership_id, act)
+    return _decide(membership_id, services.approve_membership,
+                   lambda name: _("%(name)s is now a member.", name=name), "success")
 
 
 @bp.post("/memberships/<int:membership_id>/reject")
 @login_required
 def reject_member(membership_id: int):
-    def act(session, m):
-        services.reject_membership(session, m, current_user)
-        flash(_("The request from %(name)s has been declined.", name=m.user.name), "info")
-    return _decide(membership_id, act)
+    return _decide(membership_id, services.reject_membership,
+                   lambda name: _("The request from %(name)s has been declined.", name=name), "info")
 
 
 @bp.post("/memberships/<int:membership_id>/end")
 @login_required
 def end_member(membership_id: int):
-    def act(session, m):
-        services.end_membership(session, m, current_user)
-        flash(_("%(name)s is no longer a member.", name=m.user.name), "info")
-    return _decide(membership_id, act)
+    return _decide(membership_id, services.end_membership,
+                   lambda name: _("%(name)s is no longer a member.", name=name), "info")
 
 
 @bp.post("/memberships/<int:membership_id>/role")
 @login_required
 def member_role(membership_id: int):
     form = MemberRoleForm()
-
-    def act(session, m):
-        services.set_role(session, m, form.role.data or "", current_user)
-        flash(_("The role of %(name)s has been changed.", name=m.user.name), "success")
-    return _decide(membership_id, act, form)
+    return _decide(membership_id, lambda session, m, actor: services.set_role(session, m, form.role.data or "", actor),
+                   lambda name: _("The role of %(name)s has been changed.", name=name), "success", form)
 
 
 def _invitation_link(token: str) -> str:
