@@ -211,6 +211,23 @@ def request_new():
     return render_template("lms/orgs/request.html", form=form)
 
 
+def _decide(thing, allowed: bool, action, done, category: str, back: str, form: CSRFForm | None = None):
+    """A decision button (approve, decline, remove, change a role): refuse unless
+    ``allowed``, check ``form`` (by default only the CSRF token), apply ``action(session,
+    thing, actor)``, a service, flash ``done(thing)`` if it succeeds or else its error,
+    and go ``back``."""
+    require(allowed)
+    if not (form if form is not None else CSRFForm()).validate():
+        abort(400)
+    try:
+        action(get_session(), thing, current_user)
+    except services.FieldError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(done(thing), category)
+    return redirect(back)
+
+
 @bp.get("/requests")
 @login_required
 def requests():
@@ -219,34 +236,24 @@ def requests():
     return render_template("lms/orgs/requests.html", pending=pending)
 
 
+def _decide_organisation(org_id: int, action, done, category: str):
+    org = _org_or_404(org_id)
+    return _decide(org, services.can_decide_organisation(current_user, org), action, done, category,
+                   url_for("lms_orgs.requests"))
+
+
 @bp.post("/<int:org_id>/approve")
 @login_required
 def approve(org_id: int):
-    org = _org_or_404(org_id)
-    require(services.can_decide_organisation(current_user, org))
-    if not CSRFForm().validate():
-        abort(400)
-    try:
-        services.approve_organisation(get_session(), org, current_user)
-        flash(_("%(org)s has been approved.", org=org.name), "success")
-    except services.FieldError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("lms_orgs.requests"))
+    return _decide_organisation(org_id, services.approve_organisation,
+                                lambda org: _("%(org)s has been approved.", org=org.name), "success")
 
 
 @bp.post("/<int:org_id>/reject")
 @login_required
 def reject(org_id: int):
-    org = _org_or_404(org_id)
-    require(services.can_decide_organisation(current_user, org))
-    if not CSRFForm().validate():
-        abort(400)
-    try:
-        services.reject_organisation(get_session(), org, current_user)
-        flash(_("The request for %(org)s has been declined.", org=org.name), "info")
-    except services.FieldError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("lms_orgs.requests"))
+    return _decide_organisation(org_id, services.reject_organisation,
+                                lambda org: _("The request for %(org)s has been declined.", org=org.name), "info")
 
 
 # -- members (managers) ------------------------------------------------------------
@@ -265,49 +272,42 @@ def members(org_id: int):
     )
 
 
-def _decide(membership_id: int, action, done, category: str, form: CSRFForm | None = None):
-    """Apply ``action(session, membership, actor)``, a service, to a membership of an
-    organisation the user manages, and flash ``done(name)`` when it succeeds."""
+def _decide_membership(membership_id: int, action, done, category: str, form: CSRFForm | None = None):
     membership = _membership_or_404(membership_id)
-    require(can_manage(current_user, membership.organisation))
-    if not (form if form is not None else CSRFForm()).validate():
-        abort(400)
-    try:
-        action(get_session(), membership, current_user)
-    except services.FieldError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(done(membership.user.name), category)
-    return redirect(url_for("lms_orgs.members", org_id=membership.organisation_id))
+    return _decide(membership, can_manage(current_user, membership.organisation), action, done, category,
+                   url_for("lms_orgs.members", org_id=membership.organisation_id), form)
 
 
 @bp.post("/memberships/<int:membership_id>/approve")
 @login_required
 def approve_member(membership_id: int):
-    return _decide(membership_id, services.approve_membership,
-                   lambda name: _("%(name)s is now a member.", name=name), "success")
+    return _decide_membership(membership_id, services.approve_membership,
+                              lambda m: _("%(name)s is now a member.", name=m.user.name), "success")
 
 
 @bp.post("/memberships/<int:membership_id>/reject")
 @login_required
 def reject_member(membership_id: int):
-    return _decide(membership_id, services.reject_membership,
-                   lambda name: _("The request from %(name)s has been declined.", name=name), "info")
+    return _decide_membership(membership_id, services.reject_membership,
+                              lambda m: _("The request from %(name)s has been declined.", name=m.user.name), "info")
 
 
 @bp.post("/memberships/<int:membership_id>/end")
 @login_required
 def end_member(membership_id: int):
-    return _decide(membership_id, services.end_membership,
-                   lambda name: _("%(name)s is no longer a member.", name=name), "info")
+    return _decide_membership(membership_id, services.end_membership,
+                              lambda m: _("%(name)s is no longer a member.", name=m.user.name), "info")
 
 
 @bp.post("/memberships/<int:membership_id>/role")
 @login_required
 def member_role(membership_id: int):
     form = MemberRoleForm()
-    return _decide(membership_id, lambda session, m, actor: services.set_role(session, m, form.role.data or "", actor),
-                   lambda name: _("The role of %(name)s has been changed.", name=name), "success", form)
+
+    def set_role(session, m, actor):
+        services.set_role(session, m, form.role.data or "", actor)
+    return _decide_membership(membership_id, set_role,
+                              lambda m: _("The role of %(name)s has been changed.", name=m.user.name), "success", form)
 
 
 def _invitation_link(token: str) -> str:
