@@ -12,6 +12,7 @@ from lms.audit import audit
 from lms.auth import login_required, require
 from lms.common import FieldError
 from lms.db import get_session
+from lms.forms import CSRFForm
 from lms.templating import LANGUAGE_LABELS
 
 from ..forms import STAKEHOLDER_LABELS, CancelRunForm, RegisterForm, RunForm
@@ -114,7 +115,7 @@ def render_run(run: WorkshopRun, form: RegisterForm | None = None, status: int =
     return render_template(
         "workshops/run.html", run=run, mine=page.mine, organiser=page.organiser, reason=page.reason,
         form=form or RegisterForm(), seats_left=page.seats_left, position=page.position, show_link=page.show_link,
-        qr=qr, labels=STAKEHOLDER_LABELS,
+        qr=qr, labels=STAKEHOLDER_LABELS, cancel_form=CSRFForm(),
     ), status
 
 
