@@ -76,34 +76,30 @@ def show(org_id: int):
 @bp.route("/new", methods=["GET", "POST"])
 @secretariat_required
 def create():
-    form = OrganisationForm()
-    if form.validate_on_submit():
-        try:
-            org = services.save_organisation(get_session(), None, form.data, current_user)
-        except services.FieldError as exc:
-            getattr(form, exc.field).errors.append(str(exc))
-        else:
-            flash(_("%(name)s has been added to the registry.", name=org.name), "success")
-            return redirect(url_for("lms_orgs.show", org_id=org.id))
-    return render_template("lms/orgs/edit.html", form=form, org=None)
+    return _edit_page(None)
 
 
 @bp.route("/<int:org_id>/edit", methods=["GET", "POST"])
 @secretariat_required
 def edit(org_id: int):
-    org = _org_or_404(org_id)
+    return _edit_page(_org_or_404(org_id))
+
+
+def _edit_page(org: Organisation | None):
+    """The secretariat's form of an organisation: a new one (``org`` None) or a change."""
     form = OrganisationForm(obj=org)
-    if request.method == "GET":
+    if org is not None and request.method == "GET":
         form.sectors.data = org.sectors
         form.size_band.data = org.size_band or ""
     if form.validate_on_submit():
         try:
-            services.save_organisation(get_session(), org, form.data, current_user)
+            saved = services.save_organisation(get_session(), org, form.data, current_user)
         except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:
-            flash(_("Your changes have been saved."), "success")
-            return redirect(url_for("lms_orgs.show", org_id=org.id))
+            flash(_("Your changes have been saved.") if org is not None
+                  else _("%(name)s has been added to the registry.", name=saved.name), "success")
+            return redirect(url_for("lms_orgs.show", org_id=saved.id))
     return render_template("lms/orgs/edit.html", form=form, org=org)
 
 
