@@ -111,10 +111,6 @@ def place_conditions(filters: Filters, country_column, organisation_id_column, k
     return conditions
 
 
-def empty_split() -> dict:
-    return {"total": 0, "female": 0, "male": 0, "other": 0, "not_recorded": 0}
-
-
 def split_by_sex(session, rows: Select, unit: Sequence[str] | None = None) -> dict:
     """Count ``rows`` (a select with a ``sex`` column) split by sex, in one query.
 
