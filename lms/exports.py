@@ -10,7 +10,6 @@ from typing import Iterable, Sequence
 from flask import Response
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMATS = ("csv", "xlsx")
 
 
 def safe_cell(value) -> str:

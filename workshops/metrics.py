@@ -36,9 +36,7 @@ from __future__ import annotations
 
 from sqlalchemy import String, cast, func, literal, select
 
-from lms.metrics.definitions import (
-    Filters, Period, organisation_has_sector, organisation_is_kind, split_by_sex,
-)
+from lms.metrics.definitions import Filters, Period, place_conditions, split_by_sex
 
 from .models import SEATED, Attendance, Registration, RunSession, WorkshopRun
 
@@ -48,13 +46,7 @@ def _person_key():
 
 
 def _registration_conditions(filters: Filters) -> list:
-    conditions = []
-    if filters.country:
-        conditions.append(Registration.country == filters.country)
-    if filters.sector:
-        conditions.append(organisation_has_sector(Registration.organisation_id, filters.sector))
-    if filters.org_kind:
-        conditions.append(organisation_is_kind(Registration.organisation_id, filters.org_kind))
+    conditions = place_conditions(filters, Registration.country, Registration.organisation_id)
     if filters.language:
         conditions.append(Registration.run_id.in_(
             select(WorkshopRun.id).where(WorkshopRun.language == filters.language)))
@@ -62,13 +54,7 @@ def _registration_conditions(filters: Filters) -> list:
 
 
 def _run_conditions(filters: Filters) -> list:
-    conditions = []
-    if filters.country:
-        conditions.append(WorkshopRun.country == filters.country)
-    if filters.sector:
-        conditions.append(organisation_has_sector(WorkshopRun.host_organisation_id, filters.sector))
-    if filters.org_kind:
-        conditions.append(organisation_is_kind(WorkshopRun.host_organisation_id, filters.org_kind))
+    conditions = place_conditions(filters, WorkshopRun.country, WorkshopRun.host_organisation_id)
     if filters.language:
         conditions.append(WorkshopRun.language == filters.language)
     return conditions

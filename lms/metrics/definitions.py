@@ -97,8 +97,20 @@ def organisation_is_kind(organisation_id_column, kind: str):
     return exists().where(Organisation.id == organisation_id_column, Organisation.kind == kind)
 
 
-def empty_split() -> dict:
-    return {"total": 0, "female": 0, "male": 0, "other": 0, "not_recorded": 0}
+def place_conditions(filters: Filters, country_column, organisation_id_column, kind_column=None) -> list:
+    """The ``country``, ``sector`` and ``org_kind`` filters on rows that name a country
+    and an organisation (records, enrolments, registrations, runs). The kind is
+    ``kind_column``'s snapshot where the rows keep one, else the organisation's current
+    kind; sectors are the organisation's current ones."""
+    conditions = []
+    if filters.country:
+        conditions.append(country_column == filters.country)
+    if filters.sector:
+        conditions.append(organisation_has_sector(organisation_id_column, filters.sector))
+    if filters.org_kind:
+        conditions.append(organisation_is_kind(organisation_id_column, filters.org_kind) if kind_column is None
+                          else kind_column == filters.org_kind)
+    return conditions
 
 
 def split_by_sex(session, rows: Select, unit: Sequence[str] | None = None) -> dict:
@@ -124,13 +136,7 @@ def record_conditions(filters: Filters, narrowed: Sequence[str] = ()) -> list:
     """Filter conditions on completion records. ``narrowed``: the record kinds whose
     item_key the ``course`` filter narrows (``RecordKind.per_item``); the others pass."""
     r = CompletionRecord
-    conditions = []
-    if filters.country:
-        conditions.append(r.country == filters.country)
-    if filters.sector:
-        conditions.append(organisation_has_sector(r.organisation_id, filters.sector))
-    if filters.org_kind:
-        conditions.append(r.organisation_kind == filters.org_kind)
+    conditions = place_conditions(filters, r.country, r.organisation_id, r.organisation_kind)
     if filters.course and narrowed:
         conditions.append(or_(r.item_type.not_in(list(narrowed)), r.item_key == filters.course))
     if filters.language:

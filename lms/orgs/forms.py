@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..db import MAX_ID
+from ..forms import CSRFForm
 from ..templating import KIND_LABELS, SECTOR_LABELS, SIZE_LABELS, country_choices
 from .models import KINDS, SECTORS, SIZE_BANDS
 
@@ -89,5 +90,8 @@ class MergeForm(FlaskForm):
     confirm = BooleanField(_l("I understand that this cannot be undone"), validators=[DataRequired()])
 
 
-class DecisionForm(FlaskForm):
-    """An empty form: the CSRF token for approve/reject/remove buttons."""
+class MemberRoleForm(CSRFForm):
+    """The "make manager" / "make member" button of the members page; the service
+    refuses a role it does not know."""
+
+    role = HiddenField()

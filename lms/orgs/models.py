@@ -96,10 +96,6 @@ class Organisation(Base):
         have = {r.sector for r in self.sector_rows}
         self.sector_rows.extend(OrganisationSector(sector=s) for s in wanted if s not in have)
 
-    @property
-    def is_business(self) -> bool:
-        return self.kind in {"sme", "large_enterprise"}
-
     def __repr__(self) -> str:
         return f"<Organisation {self.id} {self.name!r}>"
 

@@ -296,12 +296,8 @@ def approve_membership(session: Session, membership: Membership, actor: User) ->
     if membership.organisation.status != "active":
         raise FieldError(_("This organisation is not active yet."))
     activate_membership(session, membership, actor)
-    audit("membership.approve", membership, actor, user=membership.user_id, organisation=membership.organisation_id)
-    queue_mail(
-        session, membership.user.email,
-        _("You are now a member of %(org)s", org=membership.organisation.name),
-        "join_approved", user=membership.user, organisation=membership.organisation,
-    )
+    _decided(session, membership, actor, "membership.approve",
+             _("You are now a member of %(org)s", org=membership.organisation.name), "join_approved")
 
 
 def reject_membership(session: Session, membership: Membership, actor: User) -> None:
@@ -310,12 +306,16 @@ def reject_membership(session: Session, membership: Membership, actor: User) -> 
     membership.status = "rejected"
     membership.ended_at = utcnow()
     membership.decided_by = actor
-    audit("membership.reject", membership, actor, user=membership.user_id, organisation=membership.organisation_id)
-    queue_mail(
-        session, membership.user.email,
-        _("Your request to join %(org)s", org=membership.organisation.name),
-        "join_rejected", user=membership.user, organisation=membership.organisation,
-    )
+    _decided(session, membership, actor, "membership.reject",
+             _("Your request to join %(org)s", org=membership.organisation.name), "join_rejected")
+
+
+def _decided(session: Session, membership: Membership, actor: User, action: str, subject: str,
+             template: str) -> None:
+    """Audit a decision on a request to join and tell the person who asked."""
+    audit(action, membership, actor, user=membership.user_id, organisation=membership.organisation_id)
+    queue_mail(session, membership.user.email, subject, template, user=membership.user,
+               organisation=membership.organisation)
 
 
 def end_membership(session: Session, membership: Membership, actor: User) -> None:

@@ -9,9 +9,9 @@ from flask_login import current_user
 
 from lms.auth import login_required, require
 from lms.common import FieldError
-from lms.db import MAX_ID, get_session, writer
+from lms.db import get_session, writer
 
-from ..forms import EvaluationForm, SelfCheckInForm
+from ..forms import EvaluationForm, QrCheckInForm, RosterForm, SelfCheckInForm
 from ..models import RegistrationStatus, WorkshopRun
 from ..services import attendance, evaluations
 from ..services import calendar as feeds
@@ -36,9 +36,10 @@ def roster(run_id: int, session_id: int):
     run_session = attendance.run_session_of(db, run, session_id)
     if run_session is None:
         abort(404)
-    if request.method == "POST":
+    form = RosterForm()
+    if form.validate_on_submit():
         try:
-            saved = attendance.save_roster(db, run_session, request.form.getlist("present"), current_user)
+            saved = attendance.save_roster(db, run_session, form.present.data, current_user)
         except FieldError as exc:
             # A roster is one session's: refusing the session refuses the submission.
             return _roster_page(run, run_session, error=str(exc), status=409)
@@ -73,11 +74,11 @@ def checkin(token: str):
         abort(404)
     require(may_manage_run(current_user, registration.run))
     if request.method == "POST":
-        session_id = request.form.get("session_id", type=int)
-        if session_id is not None and not 0 <= session_id <= MAX_ID:
+        form = QrCheckInForm()
+        if not form.validate():
             abort(400)
         try:
-            page = attendance.qr_check_in(db, registration, session_id, current_user)
+            page = attendance.qr_check_in(db, registration, form.session_id.data, current_user)
         except LookupError:
             abort(400)
     else:
