@@ -32,6 +32,8 @@ class ActivityColumn:
     #: organisation (by the organisation snapshot on the feature's rows)
     query: Callable
     order: int = 50
+    #: what it counts (lazy), for the downloads' Columns sheet; "" for the core's general words
+    definition: object = ""
 
 
 @dataclass(frozen=True)
