@@ -32,6 +32,8 @@ class ActivityColumn:
     #: organisation (by the organisation snapshot on the feature's rows)
     query: Callable
     order: int = 50
+    #: what it counts (lazy), for the downloads' Columns sheet; "" for the core's general words
+    definition: object = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ class Metric:
     #: another metric's key: this one is the same figure under an older name, kept in
     #: the API for compatibility, not drawn on the dashboard
     same_as: str | None = None
+    #: whether the metrics' ``course`` filter narrows this figure to the course; None:
+    #: as its section's, see lms.metrics.definitions.narrowed_by_course
+    course_filter: bool | None = None
 
 
 @dataclass
@@ -143,7 +148,8 @@ class Registry:
             raise ValueError(f"the records table already has a column {kind.column_key!r}")
         self.record_kinds[kind.key] = kind
         self.add_metric(Metric(kind.completions_metric, kind.completions_label, "people", kind.output,
-                               order=kind.order, description=f"{kind.key} completion records dated in the period"))
+                               order=kind.order, description=f"{kind.key} completion records dated in the period",
+                               course_filter=kind.per_item))
 
     def add_metric(self, metric: Metric) -> None:
         if metric.shape not in METRIC_SHAPES:

@@ -39,6 +39,14 @@ def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
     expect(completions).to_have_text("3")
     a11y.check(page)
 
+    # The period preset shows the dates it stands for.
+    expect(page.get_by_label("From", exact=True)).to_have_value(f"{year}-01-01")
+    expect(page.get_by_label("To", exact=True)).to_have_value(f"{year}-12-31")
+    page.get_by_label("Period", exact=True).select_option("last_year")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_label("From", exact=True)).to_have_value(f"{year - 1}-01-01")
+    expect(completions).to_have_text("0")
+
     # Filter: one country, custom dates covering March.
     page.get_by_label("Period", exact=True).select_option("custom")
     page.get_by_label("From", exact=True).fill(f"{year}-03-01")
@@ -53,12 +61,16 @@ def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Excel (XLSX)").click()
     download = download_info.value
-    assert re.fullmatch(rf"dashboard-{year}-03-01-{year}-03-31\.xlsx", download.suggested_filename)
+    assert download.suggested_filename == f"dashboard_{year}-03-01_{year}-03-31_country-CI.xlsx"
     path = tmp_path / "dashboard.xlsx"
     download.save_as(path)
-    rows = list(load_workbook(io.BytesIO(path.read_bytes())).active.values)
+    book = load_workbook(io.BytesIO(path.read_bytes()))
+    rows = list(book["Dashboard"].values)
     row = next(r for r in rows if r[1] == "courses.completions")
-    assert row[3:] == (1, 0, 0, 0, 1)  # one completion, sex not recorded
+    assert row[2] == "Course completions" and row[4:9] == (1, 0, 0, 0, 1)  # one completion, sex not recorded
+    about = {r[0]: r[1:] for r in book["About"].values}
+    assert about["period"][1:3] == (f"{year}-03-01", f"{year}-03-31")
+    assert about["filter.country"][1:3] == ("CI", "Côte d'Ivoire")
 
     # A bad period is explained next to the field, and nothing typed is lost.
     page.get_by_label("To", exact=True).fill(f"{year}-02-01")

@@ -71,9 +71,10 @@ def test_single_day_period(session, records):
     (Filters(sector="cocoa"), split(3, female=1, male=1, not_recorded=1), split(0),
      {"employers_organisation": 1, "sme": 2}),
     (Filters(org_kind="sme"), split(2, female=1, not_recorded=1), split(0), {"sme": 2}),
-    # the course filter narrows course records only; the workshop record stays
+    # the course filter narrows course records; the workshop completions, which belong to
+    # no course, stay as they are, but reach only counts the course's records
     (Filters(course="c1"), split(2, female=1, male=1), split(1, other=1),
-     {"employers_organisation": 1, "ngo": 1, "sme": 1}),
+     {"employers_organisation": 1, "sme": 1}),
     (Filters(language="fr"), split(1, not_recorded=1), split(1, other=1), {"ngo": 1, "sme": 1}),
 ])
 def test_record_filters(session, records, filters, completions, workshop_completions, reached):
@@ -81,6 +82,37 @@ def test_record_filters(session, records, filters, completions, workshop_complet
     assert m["courses.completions"] == completions
     assert m["workshops.participants_completed"] == workshop_completions
     assert m["organisations.reached"] == orgs(reached)
+
+
+def test_under_a_course_filter_certificates_and_reach_are_that_courses(session, records):
+    """Certificates and reach mix every kind of record; under a course filter they count
+    that course's records only (lms/metrics/definitions.py says why), so none of the
+    workshop's certificate, organisation or person is reported under a course."""
+    every = compute(session, JANUARY, Filters())
+    assert every["records.certificates_issued"]["total"] == 4  # three course records, one workshop's
+    m = compute(session, JANUARY, Filters(course="c1"))
+    assert m["records.certificates_issued"] == split(2, female=1, male=1) == m["courses.completions"]
+    assert m["courses.certificates_issued"] == m["records.certificates_issued"]
+    assert m["organisations.reached"] == orgs({"employers_organisation": 1, "sme": 1})  # not the NGO's workshop
+    assert m["organisations.alliance_partners_engaged"] == orgs({})
+    assert m["data_quality.sex_recorded_share"] == 1.0  # c1's two people, both recorded
+    # the workshop figures belong to no course: they stay as they are, and say so
+    assert m["workshops.participants_completed"] == every["workshops.participants_completed"]
+    m = compute(session, JANUARY, Filters(course="c2"))
+    assert m["records.certificates_issued"] == split(1, not_recorded=1)  # revoked later: still issued
+    assert compute(session, JANUARY, Filters(course="nothing"))["records.certificates_issued"] == split(0)
+
+
+def test_which_figures_the_course_filter_narrows(app):
+    from lms.metrics.definitions import narrowed_by_course
+
+    registry = app.extensions["lms"].registry
+    narrowed = narrowed_by_course(registry)
+    assert {"courses.completions", "courses.enrolments", "courses.knowledge_gain", "courses.certificates_issued",
+            "records.certificates_issued", "organisations.reached", "organisations.smes_reached_via_eos",
+            "organisations.alliance_partners_engaged", "data_quality.sex_recorded_share"} <= narrowed
+    assert not {key for key in narrowed if key.startswith("workshops.")}
+    assert {key for key in registry.metrics if key.startswith("workshops.")} == set(registry.metrics) - narrowed
 
 
 def test_moved_and_erased_people_keep_their_counts(app, session):
@@ -179,10 +211,12 @@ def test_workshop_filters(session, workshops):
     assert m["workshops.participants_registered"] == split(2, female=2)
     m = compute(session, JANUARY, Filters(sector="mining"))
     assert m["workshops.participants_attended"] == split(1, not_recorded=1)
-    # the course filter does not narrow workshop metrics
+    # the course filter does not narrow workshop metrics, but attendance reaches no one
+    # under it (an attended session belongs to no course)
     m = compute(session, JANUARY, Filters(course="no-such-course"))
     assert m["workshops.runs_held"] == 1
     assert m["workshops.participants_attended"] == split(2, female=1, not_recorded=1)
+    assert m["organisations.reached"] == orgs({}) and m["data_quality.sex_recorded_share"] is None
 
 
 # -- courses ---------------------------------------------------------------------

@@ -119,7 +119,10 @@ class Exports:
         out["courses"]["completions"] = _split(_sex(r["sex"]) for r in records if r["item_type"] == "course")
         out["workshops"]["participants_completed"] = _split(
             _sex(r["sex"]) for r in records if r["item_type"] == "workshop")
-        out["records"]["certificates_issued"] = _split(_sex(r["sex"]) for r in records if r["certificate_code"])
+        # Under a course filter, the certificates and the reach count that course's records only.
+        course = f.get("course")
+        of_course = [r for r in records if not course or (r["item_type"] == "course" and r["item_key"] == course)]
+        out["records"]["certificates_issued"] = _split(_sex(r["sex"]) for r in of_course if r["certificate_code"])
         out["courses"]["certificates_issued"] = out["records"]["certificates_issued"]  # its older name
 
         held = [(run_id, s) for run_id, s in self.sessions.values()
@@ -138,15 +141,15 @@ class Exports:
         out["workshops"]["participants_attended"] = _split(_units(
             ((person(g), g["run_id"]), _sex(g["sex"])) for g, _ in attended))
 
-        course = f.get("course")
         enrolments = [e for e in self.enrolments if inside(_moment(e["started_at"])) and self.enrolment_ok(e, f)
                       and (not course or e["course"] == course)
                       and (not f.get("language") or e["language"] == f["language"])]
         out["courses"]["enrolments"] = _split(_sex(e["sex"]) for e in enrolments)
         out["courses"]["knowledge_gain"] = self.knowledge_gain(inside, f)
 
-        reached = [(r["organisation_id"], r["person_key"], _sex(r["sex"])) for r in records]
-        reached += [(g["organisation_id"], person(g), _sex(g["sex"])) for g, _ in attended]
+        reached = [(r["organisation_id"], r["person_key"], _sex(r["sex"])) for r in of_course]
+        if not course:  # attended sessions belong to no course
+            reached += [(g["organisation_id"], person(g), _sex(g["sex"])) for g, _ in attended]
         org_ids = {int(o) for o, _, _ in reached if o}
 
         def by_kind(ids):

@@ -5,7 +5,6 @@ on the certificate, and in the records table, its downloads and the cascade view
 by item when the kind asks for it)."""
 from __future__ import annotations
 
-import csv
 import io
 import sys
 import types
@@ -26,6 +25,7 @@ from tests.factories import make_org, make_user
 from tests.factories import make_record
 from tests.support.api import api_headers
 from tests.support.db import writing
+from tests.lms.test_reports import read_csv
 
 FEATURE = "lms_test_mentoring"
 COMPLETED = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
@@ -129,19 +129,16 @@ def test_a_feature_defined_in_a_test_plugs_in_everywhere(app, client, auth, sess
     page = client.get("/reports/dashboard?preset=custom&from=2026-01-01&to=2026-12-31").get_data(as_text=True)
     assert "Mentoring circles completed" in page and 'data-metric="mentoring.circles_completed">1<' in page
     assert "Mentoring circles held" in page and 'data-metric="mentoring.circles_held">1<' in page
-    export = client.get("/reports/dashboard.csv?preset=custom&from=2026-01-01&to=2026-12-31").get_data(as_text=True)
-    assert "mentoring.circles_completed" in export and "mentoring.circles_held" in export
+    _about, [export] = read_csv(client.get("/reports/dashboard.csv?preset=custom&from=2026-01-01&to=2026-12-31"))
+    figures = {row["metric"]: row for row in export["rows"]}
+    assert figures["mentoring.circles_completed"]["figure"] == "Mentoring circles completed"
+    assert figures["mentoring.circles_held"]["total"] == "1"
 
     # The certificate uses the kind's own wording.
     pdf = client.get(f"/records/certificates/{code}.pdf")
     assert pdf.status_code == 200, pdf.status_code
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "has completed the mentoring circle" in text
-
-
-def _csv(response) -> list[list[str]]:
-    assert response.status_code == 200, response.status_code
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
 @pytest.mark.parametrize("per_item", [False, True])
@@ -172,14 +169,16 @@ def test_the_kind_has_its_columns_in_the_reports(app, client, auth, session, per
     assert ("Circle one: 2" in page) is per_item and "Course One: 1" in page
 
     # Its download: the column, and the circles item by item when the kind asks for it.
-    rows = _csv(client.get("/reports/organisations.csv?sort=name"))
-    header, body = rows[0], {row[1]: dict(zip(rows[0], row)) for row in rows[1:]}
-    assert body["Adom Cocoa"]["Mentoring circles completed"] == "2"
-    assert body["Bese Farms"]["Mentoring circles completed"] == "0" and body["Bese Farms"]["Course completions"] == "1"
+    _about, [table] = read_csv(client.get("/reports/organisations.csv?sort=name"))
+    header, body = table["labels"], {row["name"]: row for row in table["rows"]}
+    assert header[table["keys"].index("mentoring_completions")] == "Mentoring circles completed"
+    assert body["Adom Cocoa"]["mentoring_completions"] == "2"
+    assert body["Bese Farms"]["mentoring_completions"] == "0" and body["Bese Farms"]["completions"] == "1"
     assert ("Circle one" in header) is per_item and "Course One" in header
+    assert ("mentoring:circle-1" in table["keys"]) is per_item
     if per_item:
         assert header.index("Course One") < header.index("Circle one")  # courses first, by the kinds' order
-        assert body["Adom Cocoa"]["Circle one"] == "2" and body["Bese Farms"]["Circle one"] == "0"
+        assert body["Adom Cocoa"]["mentoring:circle-1"] == "2" and body["Bese Farms"]["mentoring:circle-1"] == "0"
 
     # One organisation's records: the kind's count, and its label on each record.
     page = client.get(f"/reports/organisations/{circles.id}").get_data(as_text=True)
@@ -189,15 +188,14 @@ def test_the_kind_has_its_columns_in_the_reports(app, client, auth, session, per
     assert '<dd data-kind="mentoring">2</dd>' in page and '<dd data-kind="course">1</dd>' in page
 
     # The cascade view: the circles are items like the courses when the kind asks for it.
-    rows = _csv(client.get(f"/reports/organisations/{eo.id}/cascade.csv"))
-    summary = {row[0]: row[1:] for row in rows[1:] if row and row[0] != "SME"}
-    assert summary["Course One"][:2] == ["1", "2"]  # of the two member SMEs
+    _about, (summary, smes) = read_csv(client.get(f"/reports/organisations/{eo.id}/cascade.csv"))
+    summary = {row["item_title"]: [row["reached"], row["member_smes"]] for row in summary["rows"]}
+    assert summary["Course One"] == ["1", "2"]  # of the two member SMEs
     assert ("Circle one" in summary) is per_item
-    matrix_header = next(row for row in rows if row and row[0] == "SME")
-    assert ("Circle one" in matrix_header) is per_item
+    assert ("Circle one" in smes["labels"]) is per_item
     if per_item:
-        adom = next(row for row in rows if row and row[0] == "Adom Cocoa")
-        assert adom[matrix_header.index("Circle one")] == "2" and summary["Circle one"][:2] == ["1", "2"]
+        adom = next(row for row in smes["rows"] if row["name"] == "Adom Cocoa")
+        assert adom["mentoring:circle-1"] == "2" and summary["Circle one"] == ["1", "2"]
         page = client.get(f"/reports/organisations/{eo.id}/cascade").get_data(as_text=True)
         assert "Circle one" in page and "Mentoring circle</span>" in page
 
