@@ -17,19 +17,15 @@ One server, one database and one browser for the module; one signed-in page per 
 """
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from courses import CONTENT_DIR
 from lms.db import Base
 from tests.conftest import make_test_app
 from tests.factories import PASSWORD
+from tests.e2e.conftest import serving
 from tests.lms.test_access import GET_ROUTES, ROLES, build_world
-
-from .conftest import CHROMIUM, CHROMIUM_ARGS
 
 VIEWPORT = {"width": 360, "height": 740}
 FILES = (".csv", ".xlsx", ".ics", ".pdf", ".json")  # downloads, not pages
@@ -62,7 +58,19 @@ PAGES = table_pages() + CONTENT_PAGES
 
 @pytest.fixture(scope="module")
 def phone_app(tmp_path_factory):
-    """The access test's world, the starter content and the demo data, loaded once."""
+    path = tmp_path_factory.mktemp("phone") / "phone.sqlite3"
+    app = make_test_app(f"sqlite:///{path}", WTF_CSRF_ENABLED=True)
+    Base.metadata.create_all(app.extensions["lms"].engine)
+    yield app
+    app.extensions["lms"].engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def phone_world(phone_app) -> dict:
+    """Loaded once: the access test's world (the table's URLs are filled from it), the
+    starter content, and the demo data, so that the registry, the people, the dashboard
+    and the records have real names and many rows; the learner enrolled on the starter
+    courses, with a quiz attempt handed in and one under way on each."""
     from courses.models import Course
     from courses.services.attempts import start_attempt, submit_attempt
     from courses.services.learning import enrol
@@ -70,11 +78,8 @@ def phone_app(tmp_path_factory):
     from lms.accounts.models import User
     from lms.content import import_all
 
-    path = tmp_path_factory.mktemp("phone") / "phone.sqlite3"
-    app = make_test_app(f"sqlite:///{path}", WTF_CSRF_ENABLED=True)
-    state = app.extensions["lms"]
-    Base.metadata.create_all(state.engine)
-    with app.test_request_context(), state.sessionmaker() as session:
+    state = phone_app.extensions["lms"]
+    with phone_app.test_request_context(), state.sessionmaker() as session:
         world = build_world(session)
         import_all(session, None, echo=lambda *_: None)
         demo.load(session, echo=lambda *_: None)
@@ -93,44 +98,27 @@ def phone_app(tmp_path_factory):
         world["self_assessment_handed_in"] = submit_attempt(session, start_attempt(session, learner, survey), {}).id
         world["self_assessment_in_progress"] = start_attempt(session, learner, survey).id
         session.commit()
-    app.config["PHONE_WORLD"] = world
-    yield app
-    state.engine.dispose()
+    return world
 
 
 @pytest.fixture(scope="module")
 def phone_server(phone_app):
-    server = make_server("127.0.0.1", 0, phone_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(phone_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def phone_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def phone(phone_browser, phone_server, phone_app):
+def phone(browser, phone_server, phone_world):
     """One page per role, signed in on first use and kept for the module."""
     pages = {}
 
     def page_of(role):
         if role not in pages:
-            context = phone_browser.new_context(viewport=VIEWPORT, device_scale_factor=2, is_mobile=True,
-                                                has_touch=True)
+            context = browser.new_context(viewport=VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True)
             page = context.new_page()
             if role != "visitor":
                 page.goto(phone_server + "/account/login")
-                page.get_by_label("Email address").fill(phone_app.config["PHONE_WORLD"]["users"][role])
+                page.get_by_label("Email address").fill(phone_world["users"][role])
                 page.get_by_label("Password").fill(PASSWORD)
                 page.get_by_role("button", name="Log in").click()
                 page.wait_for_url(lambda url: "/account/login" not in url)
@@ -220,9 +208,9 @@ MEASURE = """(checkTargets) => {
 
 
 @pytest.mark.parametrize("url,role", PAGES, ids=[f"{role}:{url}" for url, role in PAGES])
-def test_page_fits_a_phone(phone, phone_app, phone_server, axe, url, role):
+def test_page_fits_a_phone(phone, phone_world, phone_server, axe, url, role):
     page = phone(role)
-    response = page.goto(phone_server + url.format(**phone_app.config["PHONE_WORLD"]))
+    response = page.goto(phone_server + url.format(**phone_world))
     assert response.status == 200, f"{url} as {role}: {response.status} at {page.url}"
     problems = []
     found = page.evaluate(MEASURE, True)
