@@ -56,10 +56,14 @@ def field_error(form, exc: FieldError, rows: list[int] | None = None) -> None:
     if name.startswith("sessions-"):
         _, k, sub = name.split("-")
         n = rows[int(k)] if rows and int(k) < len(rows) else int(k)
-        target = getattr(form.sessions[min(n, len(form.sessions) - 1)].form, sub)
+        row = form.sessions[min(n, len(form.sessions) - 1)].form
+        target = getattr(row, sub)
+        form.sessions.errors = [*form.sessions.errors, str(exc)]
+        row._errors = None
     else:
         target = getattr(form, name)
     target.errors = [*target.errors, str(exc)]
+    form._errors = None  # WTForms keeps the errors it gathered while validating: gather them again
 
 
 def duration_label(minutes: int) -> str:
