@@ -1,7 +1,7 @@
 """a run's city (its title line) and the sequence of its calendar events (edits)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-10 10:00:00
 
 Runs can be edited after scheduling: ``calendar_sequence`` counts the changes people
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
