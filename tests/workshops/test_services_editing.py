@@ -350,3 +350,22 @@ def test_an_upcoming_session_without_attendance_moves_freely(ctx, held):
     edit = as_typed(run)
     edit.sessions[2].day = edit.sessions[2].day + timedelta(days=7)
     assert [c.what for c in editing.edit_run(ctx, run.id, edit, held["manager"]).changes] == ["session_moved"]
+
+
+def test_a_run_postponed_beyond_the_reminders_notice_is_reminded_again(ctx, world):
+    run, regs = world["run"], world["registrations"]
+    reminded = utcnow()
+    for r in regs.values():
+        r.reminder_sent_at = reminded
+    ctx.flush()
+    edit = as_typed(run)
+    edit.sessions[0].starts = time(11)  # two hours later: the change email says so, no second reminder
+    edit.sessions[0].ends = time(14)
+    editing.edit_run(ctx, run.id, edit, world["manager"])
+    assert {r.reminder_sent_at for r in regs.values()} == {reminded}
+    edit = as_typed(run)
+    edit.sessions[0].day = date(2031, 3, 12)  # two days later: reminded again before the new start
+    editing.edit_run(ctx, run.id, edit, world["manager"])
+    for r in regs.values():
+        ctx.refresh(r)
+    assert {r.reminder_sent_at for r in regs.values()} == {None}

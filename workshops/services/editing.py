@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from lms.audit import audit
@@ -28,6 +28,7 @@ from . import notifications
 from .attendance import reconcile_run
 from .calendar import run_ics
 from .registration import lock_run, promote_from_waitlist, seats_taken
+from .reminders import DEFAULT_WITHIN as REMINDER_WINDOW
 from .runs import DEFAULT_SESSION_MINUTES, check_required_sessions, registration_window, session_instants, stripped
 
 S = RegistrationStatus
@@ -241,6 +242,7 @@ def edit_run(session: Session, run_id: int, edit: RunEdit, actor=None, now: date
         return EditResult()
 
     old_capacity = run.capacity
+    old_first = run.sessions[0].starts_at if run.sessions else None
     removed = [RemovedSession(s.id, s.title, s.starts_at, s.ends_at) for s in removals]
     for change in changes:
         if change.what in ("venue", "city", "online_url", "capacity", "required_sessions"):
@@ -257,6 +259,11 @@ def edit_run(session: Session, run_id: int, edit: RunEdit, actor=None, now: date
         run.calendar_sequence = (run.calendar_sequence or 0) + 1
     session.flush()
     session.refresh(run, ["sessions"])
+    if old_first is not None and run.sessions[0].starts_at - old_first > REMINDER_WINDOW:
+        # Postponed by more than the reminder's notice: remind again before the new start.
+        session.execute(update(Registration).where(Registration.run_id == run.id,
+                                                   Registration.reminder_sent_at.is_not(None))
+                        .values(reminder_sent_at=None).execution_options(synchronize_session="fetch"))
 
     result = EditResult(changes=changes)
     if whats & SESSION_CHANGES or "required_sessions" in whats:
