@@ -20,6 +20,10 @@ class MenuEntry:
     #: who sees it: "all", "authenticated" or "secretariat"
     audience: str = "all"
     order: int = 50
+    #: callable(user) -> bool, asked after ``audience``: the feature's own rule of who
+    #: the entry is for (the workshops show "Schedule a workshop" to those who may
+    #: schedule), so the core needs no notion of the feature's roles
+    visible: Callable[[object], bool] | None = None
 
 
 @dataclass(frozen=True)

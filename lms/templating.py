@@ -91,6 +91,8 @@ def setup_templating(app, registry) -> None:
                     current_user.is_authenticated and current_user.is_secretariat
                 ):
                     continue
+                if entry.visible is not None and not entry.visible(current_user):
+                    continue
                 entries.append(entry)
             return entries
 

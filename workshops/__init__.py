@@ -27,6 +27,11 @@ def setup(registry) -> None:
     registry.api_paths.update(API_PATHS)
     registry.add_menu(MenuEntry("lms_workshops.index", lambda: _l("Workshops"), "all", order=20))
     registry.add_menu(MenuEntry("lms_workshops.mine", lambda: _l("My workshops"), "authenticated", order=25))
+    from .services.runs import may_schedule
+
+    # For the organisation managers (and the secretariat): those who may schedule a run.
+    registry.add_menu(MenuEntry("lms_workshops.schedule", lambda: _l("Schedule a workshop"), "authenticated",
+                                order=26, visible=may_schedule))
     registry.add_content_importer("workshops", import_series)
 
     from .demo import load_activity

@@ -77,6 +77,11 @@ def load_activity(session: Session, echo=print) -> None:
     _demo_runs(session, workshop_models, series, rng, now, echo)
 
 
+#: Where the demo's runs are held, by the host's country (the runs' title lines name it).
+CITIES = {"CI": "Abidjan", "GH": "Accra", "CD": "Kinshasa", "PE": "Lima", "BR": "São Paulo", "UZ": "Tashkent",
+          "TH": "Bangkok"}
+
+
 def _demo_runs(session, m, series, rng, now, echo) -> None:
     eos = session.scalars(select(Organisation).where(Organisation.kind == "employers_organisation",
                                                      Organisation.parent_id.is_not(None)).order_by(Organisation.id)).all()
@@ -92,7 +97,8 @@ def _demo_runs(session, m, series, rng, now, echo) -> None:
             capacity = len(members) + 2 if past else max(3, len(members) - 3)
             run = m.WorkshopRun(series_id=series.id, host_organisation_id=eo.id, title=series.title,
                                 language="fr" if eo.country in ("CI", "CD") else "en", country=eo.country,
-                                venue=f"{eo.name}, conference room", timezone=zones.get(eo.country, "UTC"),
+                                venue=f"{eo.name}, conference room", city=CITIES.get(eo.country),
+                                timezone=zones.get(eo.country, "UTC"),
                                 capacity=capacity, audience="members", checkin_code="".join(rng.choices(m.CHECKIN_ALPHABET, k=6)))
             run.sessions = [m.RunSession(title=s.title, starts_at=first + timedelta(days=7 * i),
                                          ends_at=first + timedelta(days=7 * i, hours=2)) for i, s in enumerate(series.sessions)]

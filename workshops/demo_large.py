@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from lms.demo_large import LargeDemo, LargeDemoError
 from lms.records.models import CompletionRecord
 
+from .demo import CITIES
 from .models import (
     CHECKIN_ALPHABET, STAKEHOLDER_CATEGORIES, Attendance, Evaluation, Registration, RegistrationStatus, RunSession,
     RunStatus, WorkshopRun, WorkshopSeries,
@@ -249,6 +250,7 @@ def _plan_run(ctx: LargeDemo, series: WorkshopSeries, host, count: int, pools: _
     row = {
         "series_id": series.id, "host_organisation_id": host.id, "title": series.title, "language": host.language,
         "country": host.country, "venue": None if online else f"{host.name}, training room",
+        "city": None if online else CITIES.get(host.country),
         "online_url": f"https://meet.example.org/{ctx.token(9)}" if online else None, "timezone": host.timezone,
         "capacity": 1, "registration_opens_at": opens,
         "registration_closes_at": first_start - timedelta(hours=1) if rng.random() < 0.6 else None,

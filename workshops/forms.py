@@ -4,8 +4,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, FieldList, Form, FormField, IntegerField,
-                     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField, URLField)
+                     RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField, TimeField,
+                     URLField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL
+from wtforms.widgets import HiddenInput
 
 from lms.db import MAX_ID
 from lms.forms import CSRFForm
@@ -77,36 +79,99 @@ for _n in range(SERIES_ROWS):
     setattr(SeriesForm, f"session_{_n}", FormField(OutlineForm, label=_l("Session")))
 
 
+#: The most sessions a run's form takes ("Add another session" stops there).
+MAX_RUN_SESSIONS = 20
+
+
 class RunSessionForm(Form):
-    title = StringField(_l("Session title"), validators=[DataRequired(), Length(max=300)])
-    day = DateField(_l("Date"), validators=[InputRequired(_l("Give the date."))])
-    starts = TimeField(_l("Starts at"), validators=[InputRequired(_l("Give the start time."))])
-    ends = TimeField(_l("Ends at"), validators=[InputRequired(_l("Give the end time."))])
+    """One session of a run, in the run's time zone. A row left empty is ignored (the
+    form keeps a free row for the next session); a row begun needs its date and start.
+    Without an end, the session lasts as long as the series says."""
+
+    day = DateField(_l("Date"), validators=[Optional()])
+    starts = TimeField(_l("Starts at"), validators=[Optional()])
+    ends = TimeField(_l("Ends at"), validators=[Optional()])
+
+    def typed(self) -> list:
+        return [self.day, self.starts, self.ends]
+
+    def is_blank(self) -> bool:
+        return not any((f.raw_data or [""])[0].strip() if f.raw_data else f.data for f in self.typed())
+
+    def validate(self, extra_validators=None):
+        if self.is_blank():
+            return True
+        valid = super().validate(extra_validators)
+        for f, message in ((self.day, _l("Give the date.")), (self.starts, _l("Give the start time."))):
+            if f.data is None and not f.errors:
+                f.errors = [*f.errors, message]
+                valid = False
+        return valid
 
 
-class RunForm(FlaskForm):
-    host_id = SelectField(_l("Host organisation"), coerce=int, validate_choice=True)
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
-    language = SelectField(_l("Language"), choices=_languages, default="en")
-    country = SelectField(_l("Country"), choices=lambda: [("", _l("Choose a country"))] + country_choices(),
-                          validators=[DataRequired(_l("Choose a country."))])
-    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=300)])
-    online_url = URLField(_l("Online link"), validators=[Optional(), URL(), Length(max=500)],
+class _RunPlaceFields(FlaskForm):
+    """Where a run is held and how many it takes: the same fields to schedule and to edit."""
+
+    city = StringField(_l("City (optional)"), validators=[Optional(), Length(max=100)],
+                       description=_l("Shown in the list of runs. Leave empty for a run held online only."))
+    venue = StringField(_l("Venue (optional)"), validators=[Optional(), Length(max=300)])
+    online_url = URLField(_l("Online link (optional)"), validators=[Optional(), URL(), Length(max=500)],
                           description=_l("Shown only to confirmed participants and organisers."))
-    timezone = SelectField(_l("Time zone"), validators=[DataRequired()],
-                           description=_l("Dates and times below are read in this time zone."))
-    capacity = IntegerField(_l("Capacity (places)"), validators=[InputRequired(), NumberRange(min=1, max=100000)])
+    capacity = IntegerField(_l("Capacity (places)"), validators=[
+        InputRequired(_l("Give the number of places.")), NumberRange(min=1, max=100000)])
     registration_opens = DateTimeLocalField(_l("Registration opens (optional)"), format="%Y-%m-%dT%H:%M",
                                             validators=[Optional()])
     registration_closes = DateTimeLocalField(_l("Registration closes (optional)"), format="%Y-%m-%dT%H:%M",
                                              validators=[Optional()])
-    approval_required = BooleanField(_l("Organisers approve each registration"))
-    audience = SelectField(_l("Who may register"), choices=[(a, RUN_AUDIENCE_LABELS[a]) for a in RUN_AUDIENCES],
-                           default="open")
     required_sessions = IntegerField(
         _l("Sessions required to complete (optional)"), validators=[Optional(), NumberRange(min=1)],
         description=_l("Leave empty to require every session."))
-    sessions = FieldList(FormField(RunSessionForm), min_entries=1)
+    add_session = SubmitField(_l("Add another session"))
+
+    def filled_sessions(self) -> list[tuple[int, Form]]:
+        """(row number in the form, row) of the sessions typed."""
+        return [(n, entry.form) for n, entry in enumerate(self.sessions) if not entry.form.is_blank()]
+
+    def add_session_row(self) -> None:
+        if len(self.sessions) < MAX_RUN_SESSIONS:
+            self.sessions.append_entry()
+
+
+class RunForm(_RunPlaceFields):
+    host_id = SelectField(_l("Host organisation"), coerce=int, validate_choice=True)
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)],
+                        description=_l("The series' title unless you give the run its own."))
+    language = SelectField(_l("Language"), choices=_languages, default="en")
+    country = SelectField(_l("Country"), choices=lambda: [("", _l("Choose a country"))] + country_choices(),
+                          validators=[DataRequired(_l("Choose a country."))])
+    timezone = SelectField(_l("Time zone"), validators=[DataRequired()],
+                           description=_l("The sessions' dates and times are read in this time zone."))
+    approval_required = BooleanField(_l("Organisers approve each registration"))
+    audience = SelectField(_l("Who may register"), choices=[(a, RUN_AUDIENCE_LABELS[a]) for a in RUN_AUDIENCES],
+                           default="open")
+    sessions = FieldList(FormField(RunSessionForm), min_entries=1, max_entries=MAX_RUN_SESSIONS)
+
+    def more_settings_open(self, series_title: str) -> bool:
+        """Whether the "More settings" part starts open: it holds an error or a choice."""
+        fields = (self.title, self.registration_opens, self.registration_closes, self.approval_required,
+                  self.audience, self.required_sessions)
+        return (any(f.errors for f in fields) or (self.title.data or "") != series_title
+                or bool(self.registration_opens.data or self.registration_closes.data or self.approval_required.data
+                        or self.required_sessions.data) or self.audience.data not in (None, "open"))
+
+
+class EditSessionForm(RunSessionForm):
+    """A session of a scheduled run (``session_id``), or a new one (no id)."""
+
+    session_id = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
+    remove = BooleanField(_l("Remove this session"))
+
+    def is_blank(self) -> bool:
+        return not (self.session_id.raw_data or [""])[0] and not self.session_id.data and super().is_blank()
+
+
+class RunEditForm(_RunPlaceFields):
+    sessions = FieldList(FormField(EditSessionForm), min_entries=1, max_entries=MAX_RUN_SESSIONS)
 
 
 class RegisterForm(FlaskForm):

@@ -133,6 +133,8 @@ class WorkshopRun(Base):
     #: ISO 3166-1 alpha-2.
     country: Mapped[str] = mapped_column(String(2))
     venue: Mapped[str | None] = mapped_column(String(300))
+    #: Where the run is held, for its title line (host, city or online, dates).
+    city: Mapped[str | None] = mapped_column(String(100))
     online_url: Mapped[str | None] = mapped_column(String(500))
     #: IANA time zone of the run; sessions are stored in UTC and shown in this zone.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -150,6 +152,10 @@ class WorkshopRun(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("lms_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: How many times the sessions, the place or the link changed after scheduling: the
+    #: SEQUENCE of the run's calendar events (RFC 5545), so that the .ics sent with a
+    #: change replaces the events a calendar already holds.
+    calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     series: Mapped[WorkshopSeries] = relationship()
     host: Mapped[Organisation] = relationship()

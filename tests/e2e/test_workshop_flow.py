@@ -1,6 +1,6 @@
 """An employers' organisation runs a workshop in Chromium: the manager schedules a run
-with one place, a learner registers, a second is waitlisted, the first cancels and the
-second is promoted, the manager cannot take attendance before the first session starts,
+with one place, a learner registers, a second is waitlisted, the first cancels (on the
+page that asks first) and the second is promoted, the manager cannot take attendance before the first session starts,
 takes it once it has, the learner gets the certificate, and the manager's correction of
 the roster revokes it."""
 from __future__ import annotations
@@ -49,12 +49,15 @@ def test_workshop_run_end_to_end(live_app, live_server, page, a11y):
     page.get_by_label("Time zone").select_option("Africa/Accra")
     page.get_by_label("Venue").fill("GEA House, Accra")
     page.get_by_label("Capacity (places)").fill("1")
-    page.get_by_label("Sessions required to complete (optional)").fill("1")
-    dates = page.get_by_label("Date", exact=True)
-    for i in range(dates.count()):
-        dates.nth(i).fill((day + timedelta(days=7 * i)).isoformat())
+    # sessions one at a time: "Add another session" brings the next row
+    for i in range(2):
+        if i:
+            page.get_by_role("button", name="Add another session").click()
+        page.get_by_label("Date", exact=True).nth(i).fill((day + timedelta(days=7 * i)).isoformat())
         page.get_by_label("Starts at").nth(i).fill("09:00")
         page.get_by_label("Ends at").nth(i).fill("11:00")
+    page.get_by_text("More settings").click()
+    page.get_by_label("Sessions required to complete (optional)").fill("1")
     page.get_by_role("button", name="Schedule the run").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Due diligence")
     run_url = page.url if "/manage" not in page.url else page.url.rsplit("/manage", 1)[0]
@@ -81,7 +84,10 @@ def test_workshop_run_end_to_end(live_app, live_server, page, a11y):
     # Adjoa cancels; Yaw is promoted.
     login(page, live_server, "adjoa@example.org")
     page.goto(run_url)
-    page.get_by_role("button", name="Cancel my registration").click()
+    page.get_by_role("link", name="Cancel my registration").click()
+    a11y.check(page)
+    page.get_by_role("button", name="Yes, cancel my registration").click()
+    expect(page.get_by_text("Your registration is cancelled.")).to_be_visible()
     logout(page)
     login(page, live_server, "yaw@example.org")
     page.goto(run_url)

@@ -8,6 +8,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import select
 
+from lms.accounts.models import AuditEntry
 from lms.orgs.models import Membership, Organisation
 from courses.models import Course, Enrolment, QuizAttempt
 from lms.records.models import CompletionRecord
@@ -117,6 +118,12 @@ GET_ROUTES = [
     ("/workshops/series/new", only({"manager_a", "manager_b", "secretariat"})),
     ("/workshops/series/{ws_series}/edit", only({"manager_a", "secretariat"})),
     ("/workshops/runs/new?series={ws_series}", only({"manager_a", "manager_b", "secretariat"})),
+    # "Schedule a workshop" in the menu: first the series
+    ("/workshops/runs/new", only({"manager_a", "manager_b", "secretariat"})),
+    ("/workshops/runs/{ws_run}/edit", only(MANAGE_A)),
+    # the confirmation page of "Cancel my registration": only the learner holds a place at {run}
+    ("/workshops/runs/{run}/cancel", {**signed_in(404), "learner": 200}),
+    ("/workshops/runs/{ws_run}/cancel", signed_in(404)),
     ("/workshops/runs/{ws_run}", every(200)),
     ("/workshops/runs/{ws_run}.ics", every(200)),
     ("/workshops/runs/{ws_run}/manage", only(MANAGE_A)),
@@ -181,6 +188,9 @@ POST_ROUTES = [
     # posted without the confirmation box: organisers get the form back, nothing changes
     ("/workshops/runs/{ws_run}/cancel-run", only(MANAGE_A, ok=200),
      lambda s, w: s.get(WorkshopRun, w["ws_run"]).status == "cancelled"),
+    # posted without a capacity: organisers get the form back with the error (422), nothing changes
+    ("/workshops/runs/{ws_run}/edit", only(MANAGE_A, ok=422),
+     lambda s, w: s.scalar(select(AuditEntry.id).where(AuditEntry.action == "workshop_run.edit")) is not None),
     # posted without a stakeholder category: the form comes back with the error, nothing is booked
     ("/workshops/runs/{ws_run}/register", signed_in(400),
      lambda s, w: len(s.scalars(select(Registration).where(Registration.run_id == w["ws_run"])).all()) > 1),

@@ -45,7 +45,7 @@ from lms.records.services import record_completion
 from lms.records.views import RevokeForm
 from workshops.services.attendance import session_room_code
 from workshops.forms import EvaluationForm, SelfCheckInForm
-from workshops.forms import CancelRunForm, RegisterForm, RunForm, SeriesForm
+from workshops.forms import CancelRunForm, RegisterForm, RunEditForm, RunForm, SeriesForm
 from workshops.models import Attendance, Registration
 from tests.factories import PASSWORD, make_course, make_join_request, make_org, make_run, make_series, make_user
 from tests.support.accounts import login
@@ -409,6 +409,7 @@ def _routes():
     r["lms_workshops.series_edit"] = Route(lambda c: Target("/workshops/series/fuzz-series/edit", c.world.secretariat,
                                                         _series_fields(c)), weight=2)
     r["lms_workshops.schedule"] = Route(_schedule, weight=3)
+    r["lms_workshops.edit_run"] = Route(_edit_run, weight=3)
     r["lms_workshops.register"] = Route(lambda c: Target(f"/workshops/runs/{c.world.run.id}/register", fresh_user(
         c, org=c.world.sme), _form(c, RegisterForm)))
     r["lms_workshops.cancel"] = Route(lambda c: Target(f"/workshops/runs/{c.world.run.id}/cancel", _confirmed_learner(c)))
@@ -484,6 +485,30 @@ def _run_fields(ctx):
         overrides[f"sessions-{n}-starts"] = st.one_of(st.sampled_from(["09:30", "02:30", "00:00"]), any_time)
         overrides[f"sessions-{n}-ends"] = st.sampled_from(["23:59", "17:00"])
     return _form(ctx, RunForm, overrides=overrides, repeat=("sessions", 3)), spoilt
+
+
+def _edit_run(ctx):
+    """A fresh run to edit each time (its first session under way, attendance taken,
+    two places taken and one person waiting), so that edits do not pile up on the
+    world's run."""
+    w = ctx.world
+    started = utcnow().replace(microsecond=0) - timedelta(minutes=10)
+    run = make_run(ctx.session, capacity=2, host=w.eo, series=w.series, starts=started, sessions=2,
+                   venue="Fuzz hall", online_url="https://example.org/room")
+    first = _registration(ctx.session, run, fresh_user(ctx), "confirmed")
+    _registration(ctx.session, run, fresh_user(ctx), "confirmed")
+    _registration(ctx.session, run, fresh_user(ctx), "waitlisted")
+    ctx.session.add(Attendance(registration_id=first.id, session_id=run.sessions[0].id, method="roster"))
+    ids = [str(s.id) for s in run.sessions]
+    overrides = {"required_sessions": st.sampled_from(["", "1", "2", "3"])}
+    spoilt = {"required_sessions": numbers}
+    for n in range(3):
+        overrides[f"sessions-{n}-session_id"] = st.sampled_from(ids + ["", ids[0]])
+        overrides[f"sessions-{n}-starts"] = st.one_of(st.sampled_from(["09:30", "02:30", "00:00"]), any_time)
+        overrides[f"sessions-{n}-ends"] = st.sampled_from(["23:59", "17:00", ""])
+        spoilt[f"sessions-{n}-session_id"] = st.one_of(st.sampled_from(EDGES).map(str), st.just("x"))
+    fields = _form(ctx, RunEditForm, overrides=overrides, repeat=("sessions", 3))
+    return Target(f"/workshops/runs/{run.id}/edit", w.manager, fields, spoilt=spoilt)
 
 
 ROUTES = _routes()

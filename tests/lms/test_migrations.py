@@ -150,6 +150,33 @@ def test_0008_gives_every_unsent_message_its_job(engine):
     ]
 
 
+def test_0010_adds_a_runs_city_and_calendar_sequence(engine):
+    """Runs scheduled before 0010 keep no city and start at sequence 0, as their
+    calendar files did; downgrading drops the two columns only."""
+    migrate.upgrade(engine, "0009")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO lms_organisations (id, name, search_name, kind, country, is_alliance_partner, "
+                          "status, created_at) VALUES (1, 'GEA', 'gea', 'employers_organisation', 'GH', false, "
+                          "'active', '2026-12-01 08:00:00')"))
+        conn.execute(text("INSERT INTO lms_workshop_series (id, slug, title, summary, language, audience, "
+                          "objectives_md, facilitator_notes_md, source, created_at, updated_at) VALUES (1, 's', 'S', "
+                          "'S.', 'en', 'all', '', '', 'web', '2026-12-01 08:00:00', '2026-12-01 08:00:00')"))
+        conn.execute(text("INSERT INTO lms_workshop_runs (id, series_id, host_organisation_id, title, language, "
+                          "country, timezone, capacity, approval_required, audience, status, checkin_code, created_at) "
+                          "VALUES (1, 1, 1, 'Run', 'en', 'GH', 'UTC', 5, false, 'open', 'scheduled', 'ABCDEF', "
+                          "'2026-12-01 08:00:00')"))
+    migrate.upgrade(engine, "0010")
+    with engine.connect() as conn:
+        assert tuple(conn.execute(text("SELECT city, calendar_sequence FROM lms_workshop_runs")).one()) == (None, 0)
+    migrate.upgrade(engine)  # any later revisions, to compare with the models
+    migrate.check(engine)
+    migrate.downgrade(engine, "0009")
+    columns = {c["name"] for c in inspect(engine).get_columns("lms_workshop_runs")}
+    assert not {"city", "calendar_sequence"} & columns and "capacity" in columns
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT COUNT(*) FROM lms_workshop_runs")) == 1
+
+
 def test_0009_writes_every_organisations_search_name(engine):
     """The search name of each existing organisation is written from its name, as the
     application writes it; the table is altered in place, so nothing that cascades from
@@ -174,6 +201,7 @@ def test_0009_writes_every_organisations_search_name(engine):
         ("Cafés São Paulo Ltda", "cafes sao paulo ltda"), ("Nuñez & Hijos S.A.C.", "nunez hijos sac"), ("!!", "")]
     assert all(key == search_key(name) for name, key in got)
     assert "ix_lms_organisations_search_name" in {i["name"] for i in inspect(engine).get_indexes("lms_organisations")}
+    migrate.upgrade(engine)  # the later revisions, to compare with the models
     migrate.check(engine)
 
     migrate.downgrade(engine, "0008")

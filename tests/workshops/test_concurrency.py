@@ -119,7 +119,7 @@ def test_two_hundred_people_twenty_seats(server, session):
     expected_promoted = [r.user_id for r in rows[SEATS:SEATS + CANCELLATIONS]]
     for user_id in leaving:
         b = by_user[user_id]
-        assert b.post(f"{run_page}/cancel", {"csrf_token": b.token(run_page)}) == 302
+        assert b.post(f"{run_page}/cancel", {"csrf_token": b.token(f"{run_page}/cancel")}) == 302
     rows = queue()
     confirmed = [r.user_id for r in rows if r.status == "confirmed"]
     assert len(confirmed) == SEATS

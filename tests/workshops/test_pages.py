@@ -68,8 +68,7 @@ def _schedule_data(host_id, zone, day="2030-03-02", starts="09:00", ends="12:00"
             "venue": "Hotel Ivoire", "online_url": "", "timezone": zone, "capacity": "20", "audience": "open",
             "required_sessions": "", "registration_opens": "", "registration_closes": "2030-03-01T18:00"}
     for n in range(sessions):
-        data.update({f"sessions-{n}-title": f"Step {n + 1}", f"sessions-{n}-day": day,
-                     f"sessions-{n}-starts": starts, f"sessions-{n}-ends": ends})
+        data.update({f"sessions-{n}-day": day, f"sessions-{n}-starts": starts, f"sessions-{n}-ends": ends})
     return data
 
 
@@ -81,7 +80,9 @@ def test_schedule_form_prefills_and_stores_utc(app, client, auth, session):
     session.commit()
     auth.login(manager)
     page = client.get("/workshops/runs/new?series=dd-smes").get_data(as_text=True)
-    assert 'value="Step 2"' in page and '<option selected value="Africa/Abidjan">' in page
+    # the host's country, its zone and its language; one session to start with, named after the outline
+    assert '<option selected value="Africa/Abidjan">' in page and '<option selected value="fr">' in page
+    assert "Session 1: Step 1" in page and 'name="sessions-0-day"' in page and 'name="sessions-1-day"' not in page
 
     response = client.post("/workshops/runs/new?series=dd-smes", data=_schedule_data(eo.id, "Africa/Abidjan"))
     assert response.status_code == 302
@@ -89,6 +90,7 @@ def test_schedule_form_prefills_and_stores_utc(app, client, auth, session):
     run = session.scalar(select(WorkshopRun))
     assert run.timezone == "Africa/Abidjan" and run.host_organisation_id == eo.id
     assert run.sessions[0].starts_at == datetime(2030, 3, 2, 9, tzinfo=timezone.utc)
+    assert [s.title for s in run.sessions] == ["Step 1", "Step 2"]
     assert run.registration_closes_at == datetime(2030, 3, 1, 18, tzinfo=timezone.utc)
     assert len(run.checkin_code) == 6 and not set(run.checkin_code) & set("01OIL")
 
@@ -114,7 +116,7 @@ def test_schedule_refuses_end_before_start_and_keeps_input(app, client, auth, se
     data["sessions-1-ends"] = "08:00"
     response = client.post("/workshops/runs/new?series=dd-smes", data=data)
     page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "The session must end after it starts." in page
     assert 'id="sessions-1-ends-error"' in page
     assert 'value="Hotel Ivoire"' in page and 'value="08:00"' in page and 'value="2030-03-02"' in page
@@ -127,7 +129,7 @@ def test_manager_cannot_host_for_another_organisation(app, client, auth, session
     eo, manager, other_manager, series, run = setup_world(session)
     auth.login(other_manager)
     response = client.post("/workshops/runs/new?series=dd-smes", data=_schedule_data(eo.id, "UTC"))
-    assert response.status_code == 200  # not a choice offered to them
+    assert response.status_code == 422  # not a choice offered to them
     session.refresh_all()
     assert session.scalar(select(func.count()).select_from(WorkshopRun)) == 1
 

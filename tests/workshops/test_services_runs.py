@@ -100,7 +100,10 @@ def test_schedule_defaults_and_host_choices(ctx, world):
     series = make_series(ctx, sessions=3)
     defaults = runs.schedule_defaults(series, world["manager"])
     assert (defaults.country, defaults.timezone, defaults.capacity) == ("GH", "Africa/Accra", 25)
-    assert defaults.session_titles == ["Session 1", "Session 2", "Session 3"]
+    assert defaults.language == "en"  # Ghana's
+    assert runs.schedule_defaults(series, world["other_manager"]).language == "es"  # Peru's
+    assert runs.session_title(series, 2) == "Session 3" and runs.session_title(series, 3) == "Session 4"
+    assert runs.session_minutes(series, 0) == 120 and runs.session_minutes(series, 3) == runs.DEFAULT_SESSION_MINUTES
     assert runs.schedule_defaults(series, world["secretariat"]).timezone == "UTC"
     assert runs.host_choices(ctx, world["manager"]) == [(world["eo"].id, "Ghana Employers")]
     assert (world["other"].id, "Peru Employers") in runs.host_choices(ctx, world["secretariat"])

@@ -26,33 +26,44 @@ def _calendar(name: str | None = None) -> Calendar:
     return cal
 
 
-def _events(run, link: str | None, include_online: bool = False):
+def _event(run, session, label: str | None, where: str, link: str | None, cancelled: bool) -> Event:
+    event = Event()
+    event.add("uid", f"run-{run.id}-session-{session.id}@lms.alliance87")
+    event.add("dtstamp", datetime.now(timezone.utc))
+    # Instants in UTC: every calendar shows them in its own zone, so the run's zone
+    # needs no VTIMEZONE and cannot be misread.
+    event.add("dtstart", session.starts_at.astimezone(timezone.utc))
+    event.add("dtend", session.ends_at.astimezone(timezone.utc))
+    event.add("summary", f"{run.title} ({label}): {session.title}" if label else f"{run.title}: {session.title}")
+    if where:
+        event["location"] = vText(where)
+    if link:
+        event.add("url", link)
+    event.add("description", f"{run.title}\n{run.host.name}" + (f"\n{link}" if link else ""))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    # Each edit people are told about raises the run's sequence, and cancelling the run
+    # one more: a calendar replaces an event only by one with a higher SEQUENCE.
+    event.add("sequence", (run.calendar_sequence or 0) + (1 if run.status == RunStatus.CANCELLED else 0))
+    return event
+
+
+def _events(run, link: str | None, include_online: bool = False, removed=()):
+    """The run's sessions, then ``removed``: sessions taken out of the run by an edit
+    (objects with ``id``, ``title``, ``starts_at`` and ``ends_at``), as cancelled
+    events, so a calendar that holds them drops them."""
     # The online link is for confirmed participants and organisers only.
-    where = ", ".join(part for part in (run.venue, run.online_url if include_online else None) if part)
+    where = ", ".join(part for part in (run.venue, run.city, run.online_url if include_online else None) if part)
+    cancelled = run.status == RunStatus.CANCELLED
     for n, session in enumerate(run.sessions, 1):
-        event = Event()
-        event.add("uid", f"run-{run.id}-session-{session.id}@lms.alliance87")
-        event.add("dtstamp", datetime.now(timezone.utc))
-        # Instants in UTC: every calendar shows them in its own zone, so the run's zone
-        # needs no VTIMEZONE and cannot be misread.
-        event.add("dtstart", session.starts_at.astimezone(timezone.utc))
-        event.add("dtend", session.ends_at.astimezone(timezone.utc))
-        event.add("summary", f"{run.title} ({n}/{len(run.sessions)}): {session.title}")
-        if where:
-            event["location"] = vText(where)
-        if link:
-            event.add("url", link)
-        event.add("description", f"{run.title}\n{run.host.name}" + (f"\n{link}" if link else ""))
-        cancelled = run.status == RunStatus.CANCELLED
-        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-        event.add("sequence", 1 if cancelled else 0)
-        yield event
+        yield _event(run, session, f"{n}/{len(run.sessions)}", where, link, cancelled)
+    for session in removed:
+        yield _event(run, session, None, where, link, True)
 
 
-def run_ics(run, link: str | None = None, include_online: bool = False) -> bytes:
+def run_ics(run, link: str | None = None, include_online: bool = False, removed=()) -> bytes:
     cal = _calendar()
     cal.add("method", "PUBLISH")
-    for event in _events(run, link, include_online):
+    for event in _events(run, link, include_online, removed):
         cal.add_component(event)
     return cal.to_ical()
 

@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from lms.mail import Attachment, queue_mail
+from lms.templating import local_time
 
-from ..models import Registration
+from ..models import Registration, RegistrationStatus
 from .calendar import run_ics
 
 SUBJECTS = {
@@ -21,6 +22,7 @@ SUBJECTS = {
     "rejected": lambda run: _("Your request for %(title)s was not accepted", title=run.title),
     "run_cancelled": lambda run: _("%(title)s has been cancelled", title=run.title),
     "reminder": lambda run: _("Reminder: %(title)s starts soon", title=run.title),
+    "run_changed": lambda run: _("Changes to %(title)s", title=run.title),
 }
 
 
@@ -43,15 +45,48 @@ def registration_from_decline_token(session, token: str):
     return registration
 
 
+def session_when(starts, ends, zone: str) -> str:
+    """A session's time in its run's zone: "Tue 10 Mar 2026, 09:00–11:00 (Africa/Accra)"."""
+    from zoneinfo import ZoneInfo
+
+    local_start, local_end = starts.astimezone(ZoneInfo(zone)), ends.astimezone(ZoneInfo(zone))
+    end_format = "%H:%M" if local_start.date() == local_end.date() else "%a %d %b %Y, %H:%M"
+    return f"{local_start.strftime('%a %d %b %Y, %H:%M')}–{local_time(ends, zone, end_format)}"
+
+
+def run_link(run) -> str:
+    return url_for("lms_workshops.run", run_id=run.id, _external=True)
+
+
+def _calendar_file(run, data: bytes) -> Attachment:
+    return Attachment(f"workshop-{run.id}.ics", "text/calendar; method=PUBLISH", data)
+
+
+def run_changed(session, registration, changes, ics: bytes | None = None) -> int:
+    """Tell one person what an edit of their run changed (``editing.Change`` items they
+    care about), with the new calendar file when they hold a place. 1 when queued, 0
+    when the person has no address (erased)."""
+    user = registration.user
+    if user is None or not user.email:
+        return 0
+    run = registration.run
+    confirmed = registration.status == RegistrationStatus.CONFIRMED
+    queue_mail(session, user.email, SUBJECTS["run_changed"](run), "workshops/run_changed",
+               attachments=[_calendar_file(run, ics)] if ics is not None else [], flush=False,
+               user=user, run=run, registration=registration, link=run_link(run), changes=changes,
+               confirmed=confirmed, show_link=confirmed, when=session_when)
+    return 1
+
+
 def registration_changed(session, registration, event: str) -> None:
     user = registration.user
     if user is None or not user.email:
         return
     run = registration.run
-    link = url_for("lms_workshops.run", run_id=run.id, _external=True)
+    link = run_link(run)
     attachments = []
     if event in ("confirmed", "promoted"):
-        attachments.append(Attachment(f"workshop-{run.id}.ics", "text/calendar; method=PUBLISH", run_ics(run, link, include_online=True)))
+        attachments.append(_calendar_file(run, run_ics(run, link, include_online=True)))
     queue_mail(
         session, user.email, SUBJECTS[event](run), f"workshops/{event}", attachments=attachments,
         user=user, run=run, registration=registration, link=link,

@@ -47,10 +47,18 @@ def register(run_id: int):
     return redirect(url_for("lms_workshops.run", run_id=run.id))
 
 
-@bp.post("/runs/<int:run_id>/cancel")
+@bp.route("/runs/<int:run_id>/cancel", methods=["GET", "POST"])
 @login_required
 def cancel(run_id: int):
+    """"Cancel my registration" asks first: this page, whose button does it."""
     run = run_or_404(run_id)
+    if request.method == "GET":
+        mine = booking.registration_of(get_session(), run, current_user)
+        if mine is None:
+            abort(404)
+        if not mine.is_live:
+            return redirect(url_for("lms_workshops.run", run_id=run.id))
+        return render_template("workshops/cancel.html", run=run, mine=mine, form=CSRFForm())
     checked(CSRFForm())
     mine, cancelled = booking.withdraw(get_session(), run, current_user)
     if mine is None:

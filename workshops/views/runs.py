@@ -12,7 +12,6 @@ from lms.audit import audit
 from lms.auth import login_required, require
 from lms.common import FieldError
 from lms.db import get_session
-from lms.forms import CSRFForm
 from lms.templating import LANGUAGE_LABELS
 
 from ..forms import STAKEHOLDER_LABELS, CancelRunForm, RegisterForm, RunForm
@@ -21,7 +20,7 @@ from ..services import registration as booking
 from ..services import runs as services
 from ..services import series as series_services
 from ..services.calendar import run_ics as build_ics
-from . import bp, managed_run, run_or_404
+from . import bp, describe_default_end, field_error, fill_default_ends, managed_run, run_or_404
 
 
 @bp.get("/")
@@ -32,7 +31,7 @@ def index():
     language = request.args.get("language", "")
     language = language if language in LANGUAGE_LABELS else ""
     rows = services.upcoming_runs(session, country=country, language=language)
-    return render_template("workshops/index.html", rows=rows, country=country, language=language,
+    return render_template("workshops/index.html", groups=services.by_series(rows), country=country, language=language,
                            countries=services.upcoming_countries(session), languages=LANGUAGE_LABELS)
 
 
@@ -41,54 +40,56 @@ def index():
 @bp.route("/runs/new", methods=["GET", "POST"])
 @login_required
 def schedule():
+    """Schedule a run: first the series (the menu's "Schedule a workshop" comes here
+    without one), then a short form whose sessions are added one at a time."""
     session = get_session()
     require(services.may_schedule(current_user))
-    series = series_services.series_by_slug(session, request.args.get("series", ""))
+    slug = request.args.get("series", "")
+    if not slug and request.method == "GET":
+        return render_template("workshops/schedule_pick.html",
+                               series_list=[s for s in series_services.list_series(session) if s.sessions])
+    series = series_services.series_by_slug(session, slug)
     if series is None or not series.sessions:
         abort(404)
     form = RunForm()
     form.host_id.choices = services.host_choices(session, current_user)
     form.timezone.choices = [(z, z) for z in services.timezone_choices()]
+    status = 200
     if request.method == "GET":
         defaults = services.schedule_defaults(series, current_user)
         form.title.data, form.language.data, form.country.data = defaults.title, defaults.language, defaults.country
         form.timezone.data, form.capacity.data = defaults.timezone, defaults.capacity
-        while len(form.sessions) < len(defaults.session_titles):
-            form.sessions.append_entry()
-        for row, title in zip(form.sessions, defaults.session_titles):
-            row.form.title.data = title
-    if form.validate_on_submit():
-        times = [services.SessionTimes(r.form.title.data, r.form.day.data, r.form.starts.data, r.form.ends.data)
-                 for r in form.sessions]
+    elif form.add_session.data:
+        # Nothing is checked or saved: the form comes back as typed, with a row more.
+        fill_default_ends(form, lambda n: services.session_minutes(series, n))
+        form.add_session_row()
+    elif form.validate_on_submit():
+        filled = form.filled_sessions()
+        times = [services.SessionTimes(None, row.day.data, row.starts.data, row.ends.data) for _, row in filled]
         try:
             run = services.create_run(
                 session, series, form.host_id.data, title=form.title.data, language=form.language.data,
-                country=form.country.data, venue=form.venue.data, online_url=form.online_url.data,
-                zone=form.timezone.data, capacity=form.capacity.data,
+                country=form.country.data, venue=form.venue.data, city=form.city.data,
+                online_url=form.online_url.data, zone=form.timezone.data, capacity=form.capacity.data,
                 registration_opens=form.registration_opens.data, registration_closes=form.registration_closes.data,
                 approval_required=form.approval_required.data, audience=form.audience.data,
                 required_sessions=form.required_sessions.data, sessions=times, actor=current_user)
         except PermissionError:
             abort(403)
         except FieldError as exc:
-            _field_error(form, exc)
+            field_error(form, exc, [n for n, _ in filled])
+            status = 422
         else:
             flash(_("The run has been scheduled. Its check-in code is %(code)s.", code=run.checkin_code), "success")
             return redirect(url_for("lms_workshops.run", run_id=run.id))
-    return render_template("workshops/schedule.html", form=form, series=series)
-
-
-def _field_error(form, exc: FieldError) -> None:
-    field = exc.field or "title"
-    if field.startswith("sessions-"):
-        _, n, name = field.split("-")
-        getattr(form.sessions[int(n)].form, name).errors.append(str(exc))
-        form.sessions.errors.append(str(exc))
     else:
-        errors = getattr(form, field).errors
-        if isinstance(errors, tuple):
-            getattr(form, field).errors = list(errors)
-        getattr(form, field).errors.append(str(exc))
+        status = 422
+    rows = []
+    for n, entry in enumerate(form.sessions):
+        describe_default_end(entry.form, services.session_minutes(series, n))
+        rows.append((entry.form, services.session_title(series, n)))
+    return render_template("workshops/schedule.html", form=form, series=series, rows=rows,
+                           more_open=form.more_settings_open(series.title)), status
 
 
 # -- a run ------------------------------------------------------------------------------
@@ -115,7 +116,7 @@ def render_run(run: WorkshopRun, form: RegisterForm | None = None, status: int =
     return render_template(
         "workshops/run.html", run=run, mine=page.mine, organiser=page.organiser, reason=page.reason,
         form=form or RegisterForm(), seats_left=page.seats_left, position=page.position, show_link=page.show_link,
-        qr=qr, labels=STAKEHOLDER_LABELS, cancel_form=CSRFForm(),
+        qr=qr, labels=STAKEHOLDER_LABELS, offer_calendar=page.offer_calendar,
     ), status
 
 
