@@ -36,6 +36,10 @@ def setup(registry) -> None:
     registry.add_menu(MenuEntry("lms_courses.catalogue", lambda: _l("Courses"), "all", order=10))
     registry.add_menu(MenuEntry("lms_courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
     registry.add_content_importer("courses", import_content)
+    from .forms import LABELS
+
+    for group, labels in LABELS.items():
+        registry.add_labels(group, labels)
     # Only for attempts written through the ORM outside the services; it takes no lock.
     registry.add_session_listener("after_flush", refresh_pairs_after_flush)
     # Last: it writes whatever remains of the completion records target.

@@ -1,6 +1,7 @@
 """The courses' forms: the catalogue's filters, publishing, and a quiz attempt's answers."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, StringField
@@ -12,6 +13,20 @@ from lms.templating import LANGUAGE_LABELS
 from .models import AUDIENCES, QuizAttempt
 from .quiz.engine import questions_of
 from .quiz.types import QUESTION_TYPES
+
+#: The words for the courses' stored values (the ``label`` filter), by group.
+LABELS = {
+    "course_audience": {
+        "sme": _l("Small and medium-sized businesses"),
+        "employers_organisation": _l("Employers' organisations"),
+        "all": _l("Everyone"),
+    },
+    "quiz_kind": {
+        "graded": _l("Graded quiz"),
+        "pretest": _l("Pre-test"),
+        "self_assessment": _l("Self-assessment"),
+    },
+}
 
 
 class CatalogueFilterForm(Form):

@@ -114,6 +114,19 @@ class Registry:
     metrics: dict = field(default_factory=dict)
     #: job kind key -> lms.jobs.JobKind: what this app's worker knows how to run
     job_kinds: dict = field(default_factory=dict)
+    #: group -> {stored value: lazy label}: the words a person sees for stored values
+    #: (statuses, roles, kinds), one mapping for every page (the ``label`` filter)
+    labels: dict = field(default_factory=dict)
+
+    def add_labels(self, group: str, labels: dict) -> None:
+        self.labels.setdefault(group, {}).update(labels)
+
+    def label(self, value, group: str) -> str:
+        """The words for ``value`` of ``group`` (translated now); an unknown value as it is."""
+        if value is None and None not in self.labels.get(group, {}):
+            return ""
+        found = self.labels.get(group, {}).get(value)
+        return str(found) if found is not None else str(value)
 
     def add_record_kind(self, kind: RecordKind) -> None:
         self.record_kinds[kind.key] = kind

@@ -29,6 +29,11 @@ def setup(registry) -> None:
     registry.add_menu(MenuEntry("lms_workshops.mine", lambda: _l("My workshops"), "authenticated", order=25))
     registry.add_content_importer("workshops", import_series)
 
+    from .forms import LABELS
+
+    for group, labels in LABELS.items():
+        registry.add_labels(group, labels)
+
     from .demo import load_activity
     from .services.registration import forget_person
 
