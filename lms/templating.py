@@ -111,9 +111,19 @@ def local_time(value, zone: str | None = None, fmt: str = "%a %d %b %Y, %H:%M") 
     return f"{value.astimezone(tz).strftime(fmt)} ({zone or 'UTC'})"
 
 
+def viewer_time(value, what: str = "datetime") -> str:
+    """A UTC instant in the zone of the person looking at the page (``lms.timezones.zone_of``),
+    in their language: ``{{ attempt.deadline_at|viewer_time("time") }}``. ``what``:
+    "datetime", "date", "time" or "day"."""
+    from .timezones import format_in_zone, zone_of
+
+    return format_in_zone(value, zone_of(current_user), str(get_locale() or "en"), what)
+
+
 def setup_templating(app, registry) -> None:
     """Filters and context for the LMS's templates; the menu comes from this app's registry."""
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(viewer_time, "viewer_time")
     # {{ membership.status|label("membership_status") }}: the words for a stored value
     app.add_template_filter(lambda value, group: registry.label(value, group), "label")
     app.add_template_filter(lambda a, b: {**a, **b}, "dict_merge")

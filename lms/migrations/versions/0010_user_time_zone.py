@@ -1,0 +1,33 @@
+"""a person's own time zone
+
+Revision ID: 0010
+Revises: 0008
+Create Date: 2026-12-04 10:00:00
+
+``lms_users.time_zone``: the IANA zone a person's own times are shown in (asked at
+sign-up and in the profile). Existing people keep NULL, which means their country's
+usual zone (``lms.timezones.zone_of``), so nothing needs filling in.
+
+Written beside another 0009 on a parallel branch: whoever merges the two sets this
+revision's ``down_revision`` to '0009'.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = '0010'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('lms_users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('time_zone', sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('lms_users', schema=None) as batch_op:
+        batch_op.drop_column('time_zone')
