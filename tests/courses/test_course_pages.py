@@ -55,7 +55,10 @@ def test_visitor_sees_overview_but_not_lessons(client, session):
 def test_enrol_read_resume_progress(client, session):
     course, user = _login(client, session, pretest=True)
     r = client.post("/courses/dd-essentials/enrol")
-    assert r.location.endswith("/courses/dd-essentials/quiz/pretest")
+    assert r.location == "/courses/dd-essentials"  # the course page: progress and what comes next
+    page = client.get(r.location).data.decode()
+    assert '<progress id="progress" max="3" value="0">' in page
+    assert 'class="button" href="/courses/dd-essentials/quiz/pretest">Start with the pre-test' in page
     page = client.get("/courses/dd-essentials/lessons/2").data.decode()
     assert "Text of lesson 2" in page and 'rel="prev"' in page and 'rel="next"' in page
     assert "<h2 id=" in page  # rendered Markdown with heading anchors
