@@ -59,9 +59,11 @@ class AttemptForm(CSRFForm):
     """The answers of one attempt: a field per question (or per item of a matching
     question) as its type declares it, built from the attempt's layout, so options come
     back only as the attempt's tokens. ``action`` is "save" to keep the answers and
-    continue later; anything else hands the attempt in."""
+    continue later; anything else hands the attempt in. ``confirmed`` (sent by the
+    confirmation step) hands it in even with questions left unanswered."""
 
     action = StringField()
+    confirmed = StringField()
 
     @classmethod
     def for_attempt(cls, session: Session, attempt: QuizAttempt, formdata=None) -> AttemptForm:
@@ -77,6 +79,9 @@ class AttemptForm(CSRFForm):
 
     def is_saving(self) -> bool:
         return self.action.data == "save"
+
+    def is_confirmed(self) -> bool:
+        return self.confirmed.data == "1"
 
     def answers(self) -> dict:
         """The responses by question id, as the attempt stores them; unanswered questions

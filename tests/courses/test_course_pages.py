@@ -98,8 +98,8 @@ def test_double_submit_over_http_records_one_attempt(client, session):
     _login(client, session)
     client.post("/courses/dd-essentials/enrol")
     url = client.post("/courses/dd-essentials/quiz/final/start").location
-    first = client.post(url, data={"action": "submit"})
-    second = client.post(url, data={"action": "submit"})
+    first = client.post(url, data={"action": "submit", "confirmed": "1"})
+    second = client.post(url, data={"action": "submit", "confirmed": "1"})
     assert first.status_code == second.status_code == 302
     assert session.scalar(select(func.count()).select_from(QuizAttempt)) == 1
     assert session.scalar(select(QuizAttempt.status)) == "submitted"
@@ -126,7 +126,7 @@ def test_completing_the_course_writes_one_record_with_snapshots(client, session)
     for n in (1, 2):
         client.post(f"/courses/dd-essentials/lessons/{n}/done")
     url = client.post("/courses/dd-essentials/quiz/final/start").location
-    client.post(url, data={"action": "submit"})  # a fail first
+    client.post(url, data={"action": "submit", "confirmed": "1"})  # a fail first, handed in blank
     assert session.scalar(select(func.count()).select_from(CompletionRecord)) == 0
     url = client.post("/courses/dd-essentials/quiz/final/start").location
     result = _answer_everything_right(client, session, url)
