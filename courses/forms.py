@@ -17,7 +17,7 @@ from .quiz.types import QUESTION_TYPES
 #: The words for the courses' stored values (the ``label`` filter), by group.
 LABELS = {
     "course_audience": {
-        "sme": _l("Small and medium-sized businesses"),
+        "sme": _l("Small and medium-sized enterprises"),
         "employers_organisation": _l("Employers' organisations"),
         "all": _l("Everyone"),
     },

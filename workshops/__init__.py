@@ -27,6 +27,15 @@ def setup(registry) -> None:
     registry.api_paths.update(API_PATHS)
     registry.add_menu(MenuEntry("lms_workshops.index", lambda: _l("Workshops"), "all", order=20))
     registry.add_menu(MenuEntry("lms_workshops.mine", lambda: _l("My workshops"), "authenticated", order=25))
+    from lms.registry import HomeSection
+
+    from .services.home import my_upcoming_workshops, series_overview, workshop_steps
+
+    registry.add_home_section(HomeSection("workshops.upcoming", lambda: _l("My upcoming workshops"),
+                                          "workshops/home_upcoming.html", my_upcoming_workshops, order=20))
+    registry.add_home_section(HomeSection("workshops.series", lambda: _l("Workshop series"),
+                                          "workshops/home_series.html", series_overview, audience="visitor", order=20))
+    registry.add_next_steps(workshop_steps)
     registry.add_content_importer("workshops", import_series)
 
     from .forms import LABELS
