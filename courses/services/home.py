@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lms.accounts.models import User
-from lms.orgs.models import SECTORS
 from lms.records.models import CompletionRecord
 from lms.registry import NextStep, registry_of
 
@@ -19,6 +18,8 @@ from .learning import CourseStep, handed_in, next_step
 
 #: How many courses "What to do next" suggests.
 SUGGESTED = 2
+#: A course written for at most this many sectors is a sector module.
+SECTOR_MODULE_MAX = 3
 
 
 @dataclass
@@ -93,7 +94,7 @@ def suggested_courses(session: Session, user: User) -> list[NextStep]:
 
     def fit(course: Course) -> tuple:
         v = course.current_version
-        for_sector = bool(sectors & set(v.sectors or [])) and len(v.sectors or []) < len(SECTORS)
+        for_sector = bool(sectors & set(v.sectors or [])) and len(v.sectors or []) <= SECTOR_MODULE_MAX
         for_kind = org is not None and v.audience == org.kind
         return (not for_sector, not for_kind, v.audience != "all" and not for_kind, v.language != user.language)
 
@@ -101,7 +102,7 @@ def suggested_courses(session: Session, user: User) -> list[NextStep]:
     for rank, course in enumerate(sorted(courses, key=fit)[:SUGGESTED]):
         v = course.current_version
         shared = [s for s in v.sectors or [] if s in sectors]
-        if shared and len(v.sectors) < len(SECTORS):
+        if shared and len(v.sectors) <= SECTOR_MODULE_MAX:
             reason = _("For your sector: %(sector)s", sector=registry.label(shared[0], "sector"))
         else:
             reason = _("Who it is for: %(audience)s", audience=registry.label(v.audience, "course_audience"))
