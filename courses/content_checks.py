@@ -12,12 +12,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from lms.content import (
-    LANGUAGE_RE, SLUG_RE, Problem, YList, YMap, files_hash, is_slug, read_files, sort_problems,
-)
+from lms.content import SLUG_RE, Problem, YList, YMap, files_hash, read_files, show, sort_problems
 from lms.orgs.models import SECTORS
 
-from .content_values import CourseFile, as_date, show
+from .content_values import CourseFile, as_date
 from .models import AUDIENCES, Course
 from .quiz.checks import QuizData, check_quizzes
 
@@ -90,21 +88,10 @@ def check_course_folder(folder: Path):
     m = meta
     course_md.keys(m, COURSE_KEYS, COURSE_REQUIRED, missing_line=1)
     version: dict = {}
-    slug = m.get("slug")
-    if slug is not None:
-        if not is_slug(slug):
-            course_md.add(m.line_of("slug"), f"slug {show(slug)} must be lowercase letters, digits and hyphens, "
-                                             "for example fair-recruitment-basics")
-        elif slug != folder.name:
-            course_md.add(m.line_of("slug"), f'slug "{slug}" is not the folder name "{folder.name}": '
-                                             "they must be the same")
+    slug = course_md.slug(m, folder, "fair-recruitment-basics")
     version["title"] = course_md.text(m, "title", 300)
     version["summary"] = course_md.text(m, "summary")
-    language = m.get("language")
-    if language is not None and not (isinstance(language, str) and LANGUAGE_RE.fullmatch(language)):
-        course_md.add(m.line_of("language"), f"language {show(language)} must be a two-letter code in lower case, "
-                                             "such as en, fr or es")
-    version["language"] = language
+    version["language"] = course_md.language(m)
     version["audience"] = course_md.choice(m, "audience", AUDIENCES)
     version["sectors"] = _slug_list(course_md, m, "sectors", choices=SECTORS)
     version["estimated_minutes"] = course_md.integer(m, "estimated_minutes", 1)

@@ -1,12 +1,12 @@
-"""The value checks every file of a course folder shares: a file that collects its
-problems with their lines, and each setting's getter (valid value, or None and a
-problem for the author)."""
+"""What the files of a course folder need beyond ``lms.content.ContentFile`` (whose
+getters of settings they share with the series files): reading a quiz file's YAML, and
+dates that may be written as text."""
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
 
-from lms.content import INT_MAX, ContentFile, YMap, decode, load_yaml, plain
+from lms.content import ContentFile, YMap, decode, load_yaml
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -28,48 +28,6 @@ class CourseFile(ContentFile):
             self.add(1, "a quiz file must be settings of the form key: value, then questions:")
             return None
         return doc
-
-    # Each getter returns the value when present and valid, else None (and reports it).
-
-    def integer(self, m, key, minimum, prefix=""):
-        value = m.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= INT_MAX:
-            what = "a whole number" if minimum < 0 else f"a whole number, {minimum} or more"
-            self.add(m.line_of(key), f'{prefix}"{key}" must be {what} (found {show(value)})')
-            return None
-        return value
-
-    def boolean(self, m, key):
-        value = m.get(key)
-        if value is not None and not isinstance(value, bool):
-            self.add(m.line_of(key), f'"{key}" must be true or false (found {show(value)})')
-            return None
-        return value
-
-    def choice(self, m, key, choices, prefix=""):
-        value = m.get(key)
-        if value is None:
-            return None
-        if value not in choices or not isinstance(value, str):
-            self.add(m.line_of(key), f'{prefix}{key} {show(value)} is not one of: {", ".join(choices)}')
-            return None
-        return value
-
-
-
-def show(value) -> str:
-    """A value as the author wrote it, for messages."""
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value is None:
-        return "nothing"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(plain(value))
 
 
 def as_date(value):

@@ -11,22 +11,13 @@ from __future__ import annotations
 from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.orm import Session, attributes
 
-from lms.metrics.definitions import (
-    Filters, Period, organisation_has_sector, organisation_is_kind, split_by_sex,
-)
+from lms.metrics.definitions import Filters, Period, place_conditions, split_by_sex
 
 from .models import Course, CourseVersion, Enrolment, KnowledgeGainPair, Quiz, QuizAttempt
 
 
-def _enrolment_conditions(filters: Filters, enrolment=Enrolment) -> list:
-    conditions = []
-    if filters.country:
-        conditions.append(enrolment.country == filters.country)
-    if filters.sector:
-        conditions.append(organisation_has_sector(enrolment.organisation_id, filters.sector))
-    if filters.org_kind:
-        conditions.append(organisation_is_kind(enrolment.organisation_id, filters.org_kind))
-    return conditions
+def _enrolment_conditions(filters: Filters) -> list:
+    return place_conditions(filters, Enrolment.country, Enrolment.organisation_id)
 
 
 def enrolments(session, period: Period, filters: Filters) -> dict:

@@ -48,6 +48,14 @@ def _page() -> int:
         return 1
 
 
+def _account_or_404(user_id: int) -> User:
+    """An account that has not been erased."""
+    user = get_session().get(User, user_id)
+    if user is None or user.erased_at is not None:
+        abort(404)
+    return user
+
+
 @bp.get("/users")
 @secretariat_required
 def users():
@@ -68,9 +76,7 @@ def users():
 @secretariat_required
 def update_user(user_id: int):
     session = get_session()
-    user = session.get(User, user_id)
-    if user is None or user.erased_at is not None:
-        abort(404)
+    user = _account_or_404(user_id)
     form = AccountForm()
     if not form.validate():
         abort(400)
@@ -102,9 +108,7 @@ def erase_user(user_id: int):
     from .accounts.erasure import erase_person
 
     session = get_session()
-    user = session.get(User, user_id)
-    if user is None or user.erased_at is not None:
-        abort(404)
+    user = _account_or_404(user_id)
     if user.id == current_user.id:
         flash(_("You cannot erase your own account here."), "error")
         return redirect(url_for("lms_admin.users"))

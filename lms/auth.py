@@ -36,3 +36,14 @@ def can_manage(user, organisation) -> bool:
         return True
     parent = organisation.parent
     return bool(parent and parent.kind == "employers_organisation" and user.manages(parent))
+
+
+def secretariat_or_manager(user, condition=None) -> bool:
+    """The secretariat, or a manager of an organisation whose current membership meets
+    ``condition`` (a function of the membership; none: any manager)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_secretariat:
+        return True
+    m = user.membership
+    return bool(m and m.role == "manager" and (condition is None or condition(m)))

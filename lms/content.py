@@ -7,7 +7,8 @@ and YAML reading that remembers the line of each key and list item.
 
 It also holds what the importers would otherwise each write again: reading a folder's
 files (``read_files``) and hashing them (``files_hash``), the slug and language
-patterns, the checks of a settings block's keys and texts (``ContentFile``), the order
+patterns, the checks of a settings block's keys and values (``ContentFile``; ``show``
+writes a value in a message as the author wrote it), the order
 problems are reported in and the report itself (``report_problems``), and taking the
 write lock before an import reads (``begin_import``).
 
@@ -22,6 +23,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from difflib import get_close_matches
 from pathlib import Path
 
@@ -302,6 +304,19 @@ def did_you_mean(word, choices) -> str:
     return f' (did you mean "{match[0]}"?)' if match else ""
 
 
+def show(value) -> str:
+    """A value as the author wrote it, for messages."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "nothing"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(plain(value))
+
+
 class ContentFile:
     """Collects the problems of one authored file, each with its line."""
 
@@ -327,6 +342,8 @@ class ContentFile:
             elif m[key] is None:
                 self.add(m.line_of(key), f'{prefix}"{key}" needs a value')
 
+    # Each getter returns the value when present and valid, else None (and reports it).
+
     def text(self, m: YMap, key, limit=None, prefix=""):
         """The stripped text of ``key`` when present and valid, else None (reported)."""
         value = m.get(key)
@@ -339,6 +356,53 @@ class ContentFile:
             self.add(m.line_of(key), f'{prefix}"{key}" is longer than {limit} characters')
             return None
         return value.strip()
+
+    def integer(self, m, key, minimum, prefix=""):
+        value = m.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= INT_MAX:
+            what = "a whole number" if minimum < 0 else f"a whole number, {minimum} or more"
+            self.add(m.line_of(key), f'{prefix}"{key}" must be {what} (found {show(value)})')
+            return None
+        return value
+
+    def boolean(self, m, key):
+        value = m.get(key)
+        if value is not None and not isinstance(value, bool):
+            self.add(m.line_of(key), f'"{key}" must be true or false (found {show(value)})')
+            return None
+        return value
+
+    def choice(self, m, key, choices, prefix=""):
+        value = m.get(key)
+        if value is None:
+            return None
+        if value not in choices or not isinstance(value, str):
+            self.add(m.line_of(key), f'{prefix}{key} {show(value)} is not one of: {", ".join(choices)}')
+            return None
+        return value
+
+    def slug(self, m: YMap, folder: Path, example: str):
+        """The ``slug``, which must be a slug and the folder's name; ``example``: a
+        slug to show the author."""
+        slug = m.get("slug")
+        if slug is not None:
+            if not is_slug(slug):
+                self.add(m.line_of("slug"), f"slug {show(slug)} must be lowercase letters, digits and hyphens, "
+                                            f"for example {example}")
+            elif slug != folder.name:
+                self.add(m.line_of("slug"), f'slug "{slug}" is not the folder name "{folder.name}": '
+                                            "they must be the same")
+        return slug
+
+    def language(self, m: YMap):
+        """The ``language``, a two-letter code (reported otherwise, and returned as written)."""
+        language = m.get("language")
+        if language is not None and not (isinstance(language, str) and LANGUAGE_RE.fullmatch(language)):
+            self.add(m.line_of("language"), f"language {show(language)} must be a two-letter code in lower case, "
+                                            "such as en, fr or es")
+        return language
 
     def parse_markdown(self, data: bytes):
         """(settings YMap or None, body) of a Markdown file that starts with a settings block."""

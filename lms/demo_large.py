@@ -30,7 +30,6 @@ Choices that keep it fast and reproducible:
 from __future__ import annotations
 
 import base64
-import bisect
 import itertools
 import random
 from dataclasses import dataclass, field
@@ -210,10 +209,6 @@ class LargeDemo:
         """A moment drawn evenly from [lo, hi) (default: the three-year window), to the second."""
         lo, hi = lo or self.start, hi or self.now
         return (lo + (hi - lo) * self.rng.random()).replace(microsecond=0)
-
-    def joined_by(self, moment: datetime) -> int:
-        """How many people had joined by ``moment``: they are ``people[:n]``."""
-        return bisect.bisect_right(self._joined, moment)
 
     def spread(self, people: list[DemoPerson], lo=None, hi=None) -> list[tuple[DemoPerson, datetime]]:
         """Give each person a moment so that the moments fall evenly over [lo, hi), each

@@ -5,6 +5,11 @@ keeps only the tags and attributes that rendering produces. The second step is w
 makes the output safe: whatever the renderer or its plugins let through, no script,
 event handler, style attribute or ``javascript:``/``data:`` URL survives it.
 
+Two rules fit the output to a phone: table cells carry their column's name
+(``data-label``, which the stylesheet shows when a table becomes one card per row), and
+a "Sources" section becomes a collapsed list of links named by the sources' titles
+rather than their long addresses.
+
 Rendered HTML is cached by the SHA-256 of the source, so a lesson read by many people
 is rendered once per process.
 """
@@ -21,6 +26,7 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markupsafe import Markup
+from urllib.parse import urlsplit
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.anchors.index import slugify
 from mdit_py_plugins.footnote import footnote_plugin
@@ -38,13 +44,14 @@ _ALIGN = re.compile(r"^text-align:\s*(left|center|right)$")
 ALLOWED_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "p", "a", "em", "strong", "code", "pre",
     "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td",
-    "hr", "br", "sup", "section",
+    "hr", "br", "sup", "section", "details", "summary",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "id"},
     "h1": {"id"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "h5": {"id"}, "h6": {"id"},
     "li": {"id"},
     "ol": {"start"},
+    "td": {"data-label"},
 }
 ALLOWED_CLASSES = {
     "th": _ALIGN_CLASSES,
@@ -56,8 +63,13 @@ ALLOWED_CLASSES = {
     "section": {"footnotes"},
     "ol": {"footnotes-list"},
     "li": {"footnote-item"},
+    "details": {"sources"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+
+#: Headings of the section that lists a text's sources (courses/README.md), by language.
+SOURCES_HEADINGS = frozenset({"sources", "fuentes", "références", "references"})
+_BARE_URL = re.compile(r"https?://[^\s<>]+?(?=[.,;:)]*(?:\s|$))")
 
 
 def _slug(title: str) -> str:
@@ -72,6 +84,121 @@ def _alignment_as_class(state: StateCore) -> None:
             match = _ALIGN.match(str(token.attrs.pop("style")).strip())
             if match:
                 token.attrSet("class", f"align-{match.group(1)}")
+
+
+def _plain(inline: Token) -> str:
+    return "".join(child.content for child in inline.children or () if child.type in ("text", "code_inline"))
+
+
+def _column_labels(state: StateCore) -> None:
+    """Each body cell names its column (``data-label``): on a phone, where a table is
+    shown as one card per row, the stylesheet writes the name before the value."""
+    labels: list[str] = []
+    column = 0
+    tokens = state.tokens
+    for i, token in enumerate(tokens):
+        if token.type == "thead_open":
+            labels = []
+        elif token.type == "th_open":
+            labels.append(_plain(tokens[i + 1]))
+        elif token.type == "tr_open":
+            column = 0
+        elif token.type == "td_open":
+            if column < len(labels) and labels[column]:
+                token.attrSet("data-label", labels[column])
+            column += 1
+
+
+def _link(href: str, children: list[Token]) -> list[Token]:
+    opening = Token("link_open", "a", 1)
+    opening.attrSet("href", href)
+    return [opening, *children, Token("link_close", "a", -1)]
+
+
+def _text(content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
+def _host(url: str) -> str:
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
+def _source_as_link(inline: Token) -> None:
+    """One source, as the authoring guide writes it ("*Title* (date), Publisher.
+    https://..."): its title becomes the link to the first address, which is then
+    shown by its site's name only; further addresses become links named by their site.
+    A source without an address, or that already links, keeps its text."""
+    children = inline.children or []
+    if any(child.type == "link_open" for child in children):
+        return
+    out: list[Token] = []
+    first_url = None
+    for child in children:
+        if child.type != "text" or not _BARE_URL.search(child.content):
+            out.append(child)
+            continue
+        at = 0
+        for match in _BARE_URL.finditer(child.content):
+            out.append(_text(child.content[at:match.start()]))
+            url = match.group(0)
+            if first_url is None:
+                first_url = url
+                out.append(_text(_host(url)))
+            else:
+                out.extend(_link(url, [_text(_host(url))]))
+            at = match.end()
+        out.append(_text(child.content[at:]))
+    if first_url is None:
+        return
+    inline.children = _title_as_link(out, first_url)
+
+
+def _title_as_link(children: list[Token], url: str) -> list[Token]:
+    """The first emphasised words are the title; failing those, the words before the
+    first comma, parenthesis or full stop."""
+    start = next((i for i, c in enumerate(children) if c.type == "em_open"), None)
+    if start is not None:
+        end = next(i for i in range(start, len(children)) if children[i].type == "em_close")
+        return [*children[:start], *_link(url, children[start:end + 1]), *children[end + 1:]]
+    if children and children[0].type == "text":
+        head = children[0].content
+        cut = re.search(r",\s|\s\(|\.\s", head)
+        title, rest = (head[:cut.start()], head[cut.start():]) if cut else (head, "")
+        if title.strip():
+            return [*_link(url, [_text(title)]), _text(rest), *children[1:]]
+    return children
+
+
+def _html(content: str) -> Token:
+    token = Token("html_block", "", 0)
+    token.content = content
+    return token
+
+
+def _sources_collapsed(state: StateCore) -> None:
+    """A level-2 "Sources" section becomes ``<details>``: its heading is the summary
+    (so it shows, in the text's own language, and keeps its id), its list items links."""
+    tokens = state.tokens
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not (token.type == "heading_open" and token.tag == "h2"
+                and _plain(tokens[i + 1]).strip().lower() in SOURCES_HEADINGS):
+            i += 1
+            continue
+        end = i + 3
+        while end < len(tokens) and not (tokens[end].type == "heading_open" and tokens[end].tag in ("h1", "h2")) \
+                and tokens[end].type != "footnote_block_open":
+            if tokens[end].type == "inline" and tokens[end].level == 3:  # list > item > paragraph
+                _source_as_link(tokens[end])
+            end += 1
+        tokens[end:end] = [_html("</details>\n")]
+        tokens[i + 3:i + 3] = [_html("</summary>\n")]
+        tokens[i:i] = [_html('<details class="sources">\n<summary>')]
+        i = end + 4
 
 
 def _image_as_link(self, tokens: list[Token], idx: int, options, env) -> str:
@@ -93,6 +220,8 @@ def _make_parser() -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(anchors_plugin, min_level=2, max_level=3, slug_func=_slug, permalink=False)
     md.core.ruler.push("alignment_as_class", _alignment_as_class)
+    md.core.ruler.push("column_labels", _column_labels)
+    md.core.ruler.push("sources_collapsed", _sources_collapsed)
     md.add_render_rule("image", _image_as_link)
     return md
 

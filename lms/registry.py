@@ -6,6 +6,7 @@ apps in one process can therefore carry different features: nothing here is glob
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,11 +32,21 @@ class ActivityColumn:
     #: organisation (by the organisation snapshot on the feature's rows)
     query: Callable
     order: int = 50
+    #: what it counts (lazy), for the downloads' Columns sheet; "" for the core's general words
+    definition: object = ""
 
 
 @dataclass(frozen=True)
 class RecordKind:
-    """A kind of completion record a feature writes (``CompletionRecord.item_type``)."""
+    """A kind of completion record a feature writes (``CompletionRecord.item_type``).
+
+    Every kind has a completions column in the records table (lms.reports.tables), its
+    downloads and its ``sort=`` parameter, under ``column_key``: ``<key>_completions``
+    unless the feature names it (the courses keep the older ``completions``), so a
+    kind's key in links and bookmarks never depends on which other features are on. A
+    key another kind or an activity column has is refused; the table's own columns
+    (``lms.reports.tables.CORE_SORTS``) are not the feature's to take either.
+    """
 
     key: str  # stored on the record: "course", "workshop"
     label: object  # a lazy string: "Course"
@@ -43,7 +54,7 @@ class RecordKind:
     certificate_phrase: object
     #: the metric key counting this kind's records dated in the period (split by sex)
     completions_metric: str
-    #: the label (lazy) of that metric and of the records table's column
+    #: the label (lazy) of that metric (distinct people)
     completions_label: object
     #: the dashboard output the completions metric reports under
     output: str
@@ -51,6 +62,19 @@ class RecordKind:
     #: shown item by item in the records table and the cascade view
     per_item: bool = False
     order: int = 50
+    #: the records table's column of this kind's completions (see above); "" for the default
+    column_key: str = ""
+    #: that column's heading (lazy): it counts records, not people ("Workshop
+    #: completions"); None for the completions label
+    column_label: object = None
+
+    def __post_init__(self):
+        if not self.column_key:
+            object.__setattr__(self, "column_key", f"{self.key}_completions")
+        if self.column_label is None:
+            object.__setattr__(self, "column_label", self.completions_label)
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.column_key):
+            raise ValueError(f"a record kind's column key is lower-case letters, digits and _: {self.column_key!r}")
 
 
 #: How a metric's value is shaped (and drawn, and described in the OpenAPI document):
@@ -74,6 +98,9 @@ class Metric:
     #: another metric's key: this one is the same figure under an older name, kept in
     #: the API for compatibility, not drawn on the dashboard
     same_as: str | None = None
+    #: whether the metrics' ``course`` filter narrows this figure to the course; None:
+    #: as its section's, see lms.metrics.definitions.narrowed_by_course
+    course_filter: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -176,14 +203,22 @@ class Registry:
         return str(found) if found is not None else str(value)
 
     def add_record_kind(self, kind: RecordKind) -> None:
+        others = [k.column_key for k in self.record_kinds.values() if k.key != kind.key]
+        if kind.column_key in others or any(c.key == kind.column_key for c in self.activity_columns):
+            raise ValueError(f"the records table already has a column {kind.column_key!r}")
         self.record_kinds[kind.key] = kind
         self.add_metric(Metric(kind.completions_metric, kind.completions_label, "people", kind.output,
-                               order=kind.order, description=f"{kind.key} completion records dated in the period"))
+                               order=kind.order, description=f"{kind.key} completion records dated in the period",
+                               course_filter=kind.per_item))
 
     def add_metric(self, metric: Metric) -> None:
         if metric.shape not in METRIC_SHAPES:
             raise ValueError(f"unknown metric shape {metric.shape!r}")
         self.metrics[metric.key] = metric
+
+    def sorted_record_kinds(self) -> list[RecordKind]:
+        """The kinds in their columns' order (``order``, then key)."""
+        return sorted(self.record_kinds.values(), key=lambda k: (k.order, k.key))
 
     def sorted_metrics(self) -> list[Metric]:
         return sorted(self.metrics.values(), key=lambda m: (m.output, m.order, m.key))
@@ -223,6 +258,8 @@ class Registry:
             self.reach_sources.append(source)
 
     def add_activity_column(self, column: ActivityColumn) -> None:
+        if any(k.column_key == column.key for k in self.record_kinds.values()):
+            raise ValueError(f"the records table already has a column {column.key!r}")
         if all(c.key != column.key for c in self.activity_columns):
             self.activity_columns.append(column)
             self.activity_columns.sort(key=lambda c: c.order)

@@ -149,6 +149,7 @@ def setup_templating(app, registry) -> None:
             "sector_label": lambda s: registry.label(s, "sector"),
             "size_label": lambda s: registry.label(s, "size_band"),
             "sex_label": lambda s: registry.label(s, "sex"),
+            "record_kind_label": lambda t: registry.record_kinds[t].label if t in registry.record_kinds else t,
             "site_name": app.config["LMS_SITE_NAME"],
             "current_locale": lambda: str(get_locale()),
         }

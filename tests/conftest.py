@@ -15,10 +15,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from lms import create_app
 from lms.db import Base
 from lms.schema import load_models
 
+from .factories import PASSWORD
+from .support.accounts import login
+from .support.app import make_test_app
+from .support.db import writing
 from .support.postgres import Cluster
 
 load_models()
@@ -94,21 +97,6 @@ def database_url(backend, request, tmp_path):
     return url
 
 
-def make_test_app(database_url: str, **config):
-    settings = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "LMS_DATABASE_URL": database_url,
-        "WTF_CSRF_ENABLED": False,
-        "LMS_MAIL_BACKEND": "console",
-        "SERVER_NAME": None,
-        "SESSION_COOKIE_SECURE": False,
-        "REMEMBER_COOKIE_SECURE": False,
-    }
-    settings.update(config)
-    return create_app(settings)
-
-
 @pytest.fixture
 def app_config():
     """Override in a module to change the app's settings."""
@@ -152,6 +140,69 @@ def session(app):
 
 
 @pytest.fixture
+def ctx(app):
+    """The app context's own session as a writer, for calling services directly, as a
+    request would (see ``tests.support.db.writing``)."""
+    with writing(app) as s:
+        yield s
+
+
+@pytest.fixture
+def content(tmp_path, monkeypatch):
+    """An empty content folder for the importers' tests; the working directory is its
+    parent, so that reports name files content/<slug>/..."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "content").mkdir()
+    return tmp_path / "content"
+
+
+@pytest.fixture
+def shipped_content(app, session):
+    """The courses and workshop series the LMS ships, imported (as ``lms init`` does)."""
+    from lms.content import import_all
+
+    from .support.content import quiet
+
+    with app.app_context():
+        import_all(session, echo=quiet)
+    session.commit()
+
+
+@pytest.fixture
+def cheap_hashes(monkeypatch):
+    """Password hashes by a cheap method, for tests that create many accounts (the demo)."""
+    import lms.accounts.models as models
+    from werkzeug.security import generate_password_hash
+
+    monkeypatch.setattr(models, "generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
+
+
+@pytest.fixture
+def token(app, session):
+    """An API token of a secretariat account, sec@example.org."""
+    from tests.factories import make_user
+
+    from .support.api import create_api_token
+
+    user = make_user(session, email="sec@example.org", role="secretariat")
+    session.commit()
+    return create_api_token(app, user)
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1; pair it with ``tests.support.smtp.smtp_config``
+    in a module's ``app_config`` to send the app's mail there."""
+    from .support.smtp import SMTPServer
+
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -165,9 +216,8 @@ class Auth:
     def __init__(self, client):
         self.client = client
 
-    def login(self, user_or_email, password: str = "correct horse battery"):
-        email = getattr(user_or_email, "email", user_or_email)
-        return self.client.post("/account/login", data={"email": email, "password": password})
+    def login(self, user_or_email, password: str = PASSWORD):
+        return login(self.client, user_or_email, password)
 
     def logout(self):
         return self.client.post("/account/logout")

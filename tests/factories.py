@@ -9,6 +9,7 @@ from werkzeug.security import generate_password_hash
 from lms.accounts.models import User
 from lms.orgs.models import Membership, Organisation
 from lms.orgs.services import activate_membership
+from lms.records.models import CompletionRecord
 
 PASSWORD = "correct horse battery"
 _cheap_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
@@ -142,3 +143,24 @@ def make_run(session, capacity=20, host=None, series=None, starts=None, sessions
     session.add(run)
     session.flush()
     return run
+
+
+_codes = itertools.count(1)
+
+
+def make_record(session, org, completed_at, *, person=None, sex=None, country="GH", item_type="course",
+                item_key="c1", language="en", **fields) -> CompletionRecord:
+    """A completion record written directly (not through ``record_completion``): its
+    snapshot fields from ``org``, a fresh person key unless ``person`` is given."""
+    parent = org.parent if org else None
+    values = dict(
+        user_id=None, person_key=person or secrets.token_hex(8), person_name=None, sex=sex, country=country,
+        organisation_id=org.id if org else None, organisation_kind=org.kind if org else None,
+        organisation_name=org.name if org else None,
+        parent_organisation_id=parent.id if parent else None, parent_organisation_kind=parent.kind if parent else None,
+        item_type=item_type, item_id=1, item_key=item_key, item_title=item_key, language=language,
+        completed_at=completed_at, certificate_code=f"C{next(_codes):08d}", issuer="Alliance 8.7")
+    rec = CompletionRecord(**(values | fields))
+    session.add(rec)
+    session.flush()
+    return rec

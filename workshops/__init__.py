@@ -64,7 +64,8 @@ def setup(registry) -> None:
 
     registry.add_record_kind(RecordKind(
         "workshop", _l("Workshop"), _l("has completed the workshop"), "workshops.participants_completed",
-        _l("Participants who completed a workshop"), "output_3_1", order=30))
+        _l("Participants who completed a workshop"), "output_3_1", order=30,
+        column_label=_l("Workshop completions")))
     for metric in (
         Metric("workshops.runs_held", _l("Workshop runs held"), "integer", "output_3_1", order=1,
                description="Runs with at least one session ended in the period and attendance taken"),

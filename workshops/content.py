@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from lms.content import (
-    INT_MAX, LANGUAGE_RE, SLUG_RE, ContentError, ContentFile, Problem, YList, begin_import, content_folders,
-    decode, display_path, files_hash, read_files, report_problems, sort_problems,
+    ContentError, ContentFile, Problem, YList, begin_import, content_folders, decode, display_path, files_hash,
+    is_slug, read_files, report_problems, show, sort_problems,
 )
 from lms.db import utcnow
 
@@ -40,10 +40,6 @@ class SeriesData:
     fields: dict  # WorkshopSeries columns
     sessions: list[dict]  # SeriesSession columns, in order
     slug_line: int = 2
-
-
-def _show(value) -> str:
-    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
@@ -74,34 +70,19 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
         meta_line = meta.line_of("slug")
         m = meta
         series_md.keys(m, SERIES_KEYS, SERIES_REQUIRED, missing_line=1)
-        slug = m.get("slug")
-        if slug is not None:
-            if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug) or len(slug) > 100:
-                series_md.add(m.line_of("slug"), f"slug {_show(slug)} must be lowercase letters, digits and "
-                                                 "hyphens, for example due-diligence-for-smes")
-            elif slug != folder.name:
-                series_md.add(m.line_of("slug"), f'slug "{slug}" is not the folder name "{folder.name}": '
-                                                 "they must be the same")
-        fields["slug"] = slug
+        fields["slug"] = series_md.slug(m, folder, "due-diligence-for-smes")
         fields["title"] = series_md.text(m, "title", 300)
         fields["summary"] = series_md.text(m, "summary")
-        language = m.get("language")
-        if language is not None and not (isinstance(language, str) and LANGUAGE_RE.fullmatch(language)):
-            series_md.add(m.line_of("language"), f"language {_show(language)} must be a two-letter code in "
-                                                 "lower case, such as en, fr or es")
-        fields["language"] = language
-        audience = m.get("audience")
-        if audience is not None and audience not in SERIES_AUDIENCES:
-            series_md.add(m.line_of("audience"), f"audience {_show(audience)} is not one of: {', '.join(SERIES_AUDIENCES)}")
-        fields["audience"] = audience
+        fields["language"] = series_md.language(m)
+        fields["audience"] = series_md.choice(m, "audience", SERIES_AUDIENCES)
         linked = m.get("linked_course")
-        if linked is not None and not (isinstance(linked, str) and SLUG_RE.fullmatch(linked) and len(linked) <= 100):
-            series_md.add(m.line_of("linked_course"), f"linked_course {_show(linked)} must be a course slug, "
+        if linked is not None and not is_slug(linked):
+            series_md.add(m.line_of("linked_course"), f"linked_course {show(linked)} must be a course slug, "
                                                       "for example due-diligence-essentials")
         fields["linked_course_slug"] = linked
         as_of = m.get("as_of")
         if as_of is not None and not (isinstance(as_of, date) and not isinstance(as_of, datetime)):
-            series_md.add(m.line_of("as_of"), f"as_of {_show(as_of)} must be a date written YYYY-MM-DD")
+            series_md.add(m.line_of("as_of"), f"as_of {show(as_of)} must be a date written YYYY-MM-DD")
         sessions = m.get("sessions")
         if sessions is not None:
             if not isinstance(sessions, YList) or not sessions:
@@ -111,7 +92,7 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
                 for i, name in enumerate(sessions):
                     line = sessions.line_of(i)
                     if not isinstance(name, str) or f"sessions/{name}" not in files:
-                        series_md.add(line, f"session file {_show(name)} is not in sessions/")
+                        series_md.add(line, f"session file {show(name)} is not in sessions/")
                     elif name in listed:
                         series_md.add(line, f'session file "{name}" is listed twice')
                     else:
@@ -145,11 +126,7 @@ def validate_series_folder(path) -> tuple[SeriesData | None, list[Problem]]:
             continue
         f.keys(meta, SESSION_KEYS, SESSION_KEYS, missing_line=1)
         title = f.text(meta, "title", 300)
-        duration = meta.get("duration_minutes")
-        if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int)
-                                     or not 1 <= duration <= INT_MAX):
-            f.add(meta.line_of("duration_minutes"), '"duration_minutes" must be a whole number, 1 or more '
-                                                    f"(found {_show(duration)})")
+        duration = f.integer(meta, "duration_minutes", 1)
         if not outline.strip():
             f.add(1, "the session outline (the text after the settings block) is missing")
         session_rows.append({"position": position, "title": title, "duration_minutes": duration,

@@ -198,11 +198,14 @@ def generate_large_demo(ctx: LargeDemo) -> None:
                 method = rng.choices(("roster", "qr", "self"), (6, 3, 1))[0]
                 attendance.append({
                     "registration_id": row["id"], "session_id": sid, "method": method,
-                    "checked_in_at": taken_at if method == "roster" else starts + timedelta(minutes=rng.randint(-20, 30)),
+                    # Never before the session starts (attendance is refused until then).
+                    "checked_in_at": taken_at if method == "roster" else starts + timedelta(minutes=max(0, rng.randint(-20, 30))),
                     "recorded_by_id": manager if method != "self" else None,
                 })
             if row["id"] in completes:
-                completed_at = max(s[3] for s in run.sessions)
+                # Dated when the last required session (all of them) ended, as the
+                # attendance service dates it; not when attendance was taken.
+                completed_at = max(s[2] for s in run.sessions)
                 records.append(ctx.record(
                     person, completed_at, item_type="workshop", item_id=row["run_id"], item_key=run.series.slug,
                     item_version=1, item_title=run.row["title"], language=run.language, score=None,

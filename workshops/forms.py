@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, FieldList, Form, FormField, IntegerField,
-                     RadioField, SelectField, StringField, TextAreaField, TimeField, URLField)
+                     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField, URLField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL
 
+from lms.db import MAX_ID
+from lms.forms import CSRFForm
 from lms.templating import LANGUAGE_LABELS, country_choices
 
 from .models import RUN_AUDIENCES, STAKEHOLDER_CATEGORIES
@@ -137,6 +139,20 @@ class RegisterForm(FlaskForm):
 class CancelRunForm(FlaskForm):
     confirm = BooleanField(_l("Yes, cancel this run and tell everyone registered"),
                            validators=[DataRequired(_l("Tick the box to confirm."))])
+
+
+class RosterForm(CSRFForm):
+    """The roster's ticked boxes: registration ids, kept as sent (the service keeps
+    those of confirmed participants and ignores the rest)."""
+
+    present = SelectMultipleField(validate_choice=False, default=())
+
+
+class QrCheckInForm(CSRFForm):
+    """The session an organiser checks a scanned participant in for; none: the
+    session in progress."""
+
+    session_id = IntegerField(validators=[Optional(), NumberRange(min=0, max=MAX_ID)])
 
 
 class SelfCheckInForm(FlaskForm):

@@ -2,25 +2,41 @@
 ``lms.metrics.definitions.compute`` through ``registry.add_metric_section`` and
 ``registry.add_reach_source`` (people who attended a session count as reached).
 
-A session is "in the period" when it ENDS in the period (``RunSession.ends_at``).
+A session is "in the period" when it ENDS in the period (``RunSession.ends_at``). It
+is held when attendance was taken at it (``attendance_taken_at``: a roster saved or a
+check-in recorded); attendance is taken only once a session has started.
 
-Filters: ``language`` is the run's language; the course filter does not narrow workshop
-metrics. For people (registrations, attendance) ``country`` is the registration's
-country snapshot and ``sector``/``org_kind`` its organisation snapshot (the kind as
-the registry has it now: registrations keep no kind snapshot). For runs and sessions,
-which have no person, ``country`` is the run's country and ``sector``/``org_kind`` are
-those of the host organisation.
+``workshops.participants_completed`` counts the workshop completion records dated in
+the period (the core's definition); ``services.attendance.reconcile_completion`` makes
+them, and these choices keep it in step with ``runs_held``:
 
-A registration without a person_key (none should exist; the column is nullable) counts
-as its own person, so it is never merged with another.
+- A record is dated when its last required session ended (the end of the
+  ``required``-th session the person attended, earliest end first), never when the
+  roster was saved. That session has attendance taken and ends at that moment, so
+  every run with a completion in a period is held in that period, however late the
+  roster is entered.
+- A roster correction that means a completion no longer holds revokes the record
+  (the reason shows on the verification page; audited) and keeps it. As
+  lms/metrics/definitions.py says of every revocation, a revoked record still counts
+  where it is dated: a figure reported for a past period does not drop after the
+  fact, and the correction shows in the completions export (``revoked_at``), from
+  which the valid completions of any period can be recounted. The session stays held.
+  ``participants_attended`` is counted from the attendance rows and does follow the
+  correction, so after one a run can show more completions than attendees; the
+  export's ``revoked_at`` accounts for the difference.
+- Corrections never give a person two records for one run (which would count them
+  twice): a completion that holds again reinstates its own revoked record (never one
+  the secretariat revoked), and when a correction changes the moment the person met
+  the rule, the record is moved to it (audited with the previous date). So a
+  record's date is always the one its attendance gives, recomputable from the raw
+  exports; a past figure moves only when attendance entered or corrected late
+  changes who completed when, and then to the period the session ended in.
 """
 from __future__ import annotations
 
 from sqlalchemy import String, cast, func, literal, select
 
-from lms.metrics.definitions import (
-    Filters, Period, organisation_has_sector, organisation_is_kind, split_by_sex,
-)
+from lms.metrics.definitions import Filters, Period, place_conditions, split_by_sex
 
 from .models import SEATED, Attendance, Registration, RunSession, WorkshopRun
 
@@ -30,13 +46,7 @@ def _person_key():
 
 
 def _registration_conditions(filters: Filters) -> list:
-    conditions = []
-    if filters.country:
-        conditions.append(Registration.country == filters.country)
-    if filters.sector:
-        conditions.append(organisation_has_sector(Registration.organisation_id, filters.sector))
-    if filters.org_kind:
-        conditions.append(organisation_is_kind(Registration.organisation_id, filters.org_kind))
+    conditions = place_conditions(filters, Registration.country, Registration.organisation_id)
     if filters.language:
         conditions.append(Registration.run_id.in_(
             select(WorkshopRun.id).where(WorkshopRun.language == filters.language)))
@@ -44,13 +54,7 @@ def _registration_conditions(filters: Filters) -> list:
 
 
 def _run_conditions(filters: Filters) -> list:
-    conditions = []
-    if filters.country:
-        conditions.append(WorkshopRun.country == filters.country)
-    if filters.sector:
-        conditions.append(organisation_has_sector(WorkshopRun.host_organisation_id, filters.sector))
-    if filters.org_kind:
-        conditions.append(organisation_is_kind(WorkshopRun.host_organisation_id, filters.org_kind))
+    conditions = place_conditions(filters, WorkshopRun.country, WorkshopRun.host_organisation_id)
     if filters.language:
         conditions.append(WorkshopRun.language == filters.language)
     return conditions

@@ -167,10 +167,15 @@ class RunSession(Base):
     title: Mapped[str] = mapped_column(String(300))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    #: Set when the organiser saves the roster: the session counts as held.
+    #: When attendance was last recorded at the session (a roster saved, or a QR or
+    #: self check-in): the session counts as held (``workshops.sessions_held``).
     attendance_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     run: Mapped[WorkshopRun] = relationship(back_populates="sessions")
+
+    def has_started(self, now: datetime | None = None) -> bool:
+        """Attendance can be recorded only from the session's start (UTC)."""
+        return self.starts_at <= (now or utcnow())
 
 
 class Registration(Base):

@@ -6,9 +6,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from lms.content import INT_MAX, YList, YMap, is_slug, plain
+from lms.content import INT_MAX, YList, YMap, is_slug, plain, show
 
-from ..content_values import CourseFile, show
+from ..content_values import CourseFile
 from ..models import FEEDBACK, GRADING, QUIZ_KINDS
 from .types import QUESTION_TYPES
 

@@ -71,6 +71,8 @@ class LoginForm(FlaskForm):
     email = EmailField(_l("Email address"), validators=[DataRequired(), Email()])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     remember = BooleanField(_l("Keep me logged in on this device"))
+    #: where to go after logging in (checked by the view: a path on this site only)
+    next = HiddenField()
 
 
 class ResetRequestForm(FlaskForm):

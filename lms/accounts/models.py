@@ -73,20 +73,18 @@ class User(UserMixin, Base):
     def is_secretariat(self) -> bool:
         return self.role == "secretariat"
 
+    def _membership_with(self, status: str) -> Membership | None:
+        return next((m for m in self.memberships if m.status == status), None)
+
     @property
     def membership(self) -> Membership | None:
         """The current (active) membership, if any."""
-        for m in self.memberships:
-            if m.status == "active":
-                return m
-        return None
+        return self._membership_with("active")
 
     @property
     def pending_membership(self) -> Membership | None:
-        for m in self.memberships:
-            if m.status == "pending":
-                return m
-        return None
+        """The request to join that waits for a manager, if any."""
+        return self._membership_with("pending")
 
     @property
     def organisation(self):

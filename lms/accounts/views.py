@@ -15,8 +15,8 @@ from .forms import ChangePasswordForm, LoginForm, ProfileForm, ResetPasswordForm
 bp = Blueprint("lms_accounts", __name__)
 
 
-def _safe_next(default: str) -> str:
-    target = request.args.get("next") or request.form.get("next") or ""
+def _safe_next(target: str | None, default: str) -> str:
+    target = target or ""
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
         return target
@@ -60,9 +60,10 @@ def signup():
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    form = LoginForm(next=request.args.get("next", ""))
+    target = request.args.get("next") or form.next.data
     if current_user.is_authenticated:
-        return redirect(_safe_next(url_for("lms.home")))
-    form = LoginForm()
+        return redirect(_safe_next(target, url_for("lms.home")))
     error = None
     if form.validate_on_submit():
         result = services.authenticate(
@@ -74,7 +75,7 @@ def login():
             error = _("The email address or the password is not right.")
         else:
             _start_session(result.user, remember=form.remember.data)
-            return redirect(_safe_next(url_for("lms.home")))
+            return redirect(_safe_next(target, url_for("lms.home")))
     return render_template("lms/accounts/login.html", form=form, error=error)
 
 

@@ -10,8 +10,6 @@ from ..accounts.models import hash_token
 from ..db import get_session
 from .models import ApiToken
 
-PREFIX = "/api/v1"
-
 
 class ApiError(Exception):
     def __init__(self, status: int, error: str, detail=None):

@@ -173,7 +173,9 @@ _METRIC_PARAMETERS = [
      "schema": {"type": "string", "pattern": "^[A-Z]{2}$"}},
     {"name": "sector", "in": "query", "schema": {"type": "string", "enum": list(SECTORS)}},
     {"name": "org_kind", "in": "query", "schema": {"type": "string", "enum": list(KINDS)}},
-    {"name": "course", "in": "query", "description": "A course slug",
+    {"name": "course", "in": "query", "description": (
+        "A course slug: the courses' figures, certificates_issued and the organisations and people reached "
+        "count that course's records only; the workshops' figures are not narrowed"),
      "schema": {"type": "string", "pattern": f"^{COURSE_SLUG}$"}},
     {"name": "language", "in": "query", "description": "ISO 639-1 code",
      "schema": {"type": "string", "pattern": "^[a-z]{2}$"}},

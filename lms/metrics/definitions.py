@@ -14,8 +14,26 @@ Conventions shared by the core and the feature sections:
   Organisation counts are ``{"total": n, "by_kind": {kind: n}}``.
 - Filters: ``country`` is the person's (or record's) snapshot country; ``sector`` means
   the record's organisation has that sector; ``org_kind`` the snapshot organisation
-  kind; ``course`` a course slug, which narrows course items only (workshop records and
-  workshop metrics are not filtered by it); ``language`` the item's language.
+  kind; ``course`` a course slug (below); ``language`` the item's language.
+- The ``course`` filter makes a figure that course's figure, or leaves it alone; it
+  never mixes the two. It narrows the items of the per-item record kinds
+  (``RecordKind.per_item``: the courses) by item_key, and:
+
+  - the per-item kinds' own figures (``courses.*``) count that course only;
+  - ``records.certificates_issued`` and the reach figures (``organisations.*``,
+    ``data_quality.sex_recorded_share``) count that course's completion records only:
+    the other kinds' records (workshop completions) and the reach sources (attended
+    sessions) drop out. Why: a donor reading "Certificates issued" or "Organisations
+    reached" under a course reads that course's output, beside its completions; a
+    figure that kept every workshop certificate and attendee under each course would
+    report the workshops' output again under every course, and nobody could tell the
+    course's share from the file. The workshops' output stays in their own figures,
+    and in these ones without a course filter;
+  - the figures of the kinds that are not per item and of their features
+    (``workshops.*``: runs, sessions, registrations, attendance, workshop
+    completions) have no course to be narrowed to, so they stay as they are, and
+    the dashboard and its downloads say so beside each of them
+    (``narrowed_by_course``).
 
 Choices:
 
@@ -23,14 +41,18 @@ Choices:
   ``workshops.participants_completed``: ``RecordKind.completions_metric``) and
   ``records.certificates_issued`` count revoked records too: a completion happened, and
   a certificate issued in the period was issued even if it is revoked later
-  (revocation does not rewrite history; it shows on the verification page). So
+  (revocation does not rewrite history; it shows on the verification page). A
+  feature that revokes by rule keeps this: a workshop completion undone by a roster
+  correction is revoked, not deleted, and still counts (workshops/metrics.py). So
   ``records.certificates_issued`` counts every record of every kind dated in the
-  period, since each record carries its certificate. ``courses.certificates_issued``
-  (SPEC section 7) is the same figure under its first name, kept for the API.
+  period, since each record carries its certificate (under a course filter, that
+  course's records only: above). ``courses.certificates_issued`` (SPEC section 7) is
+  the same figure under its first name, kept for the API.
 - ``organisations.*``: an organisation is reached when the organisation snapshot of a
   completion record, or of a reach source row (workshops: an attended session), lies
-  in the period. Its kind, parent and Alliance flag are read from the organisation
-  registry as it is now (reach sources carry no kind snapshot).
+  in the period (under a course filter, of that course's records only: above). Its
+  kind, parent and Alliance flag are read from the organisation registry as it is now
+  (reach sources carry no kind snapshot).
 - ``data_quality.sex_recorded_share``: the counted people are the distinct persons
   reached in the period (completion records and reach sources, after filters); a
   person whose snapshots disagree counts as recorded when any snapshot has a sex.
@@ -95,8 +117,20 @@ def organisation_is_kind(organisation_id_column, kind: str):
     return exists().where(Organisation.id == organisation_id_column, Organisation.kind == kind)
 
 
-def empty_split() -> dict:
-    return {"total": 0, "female": 0, "male": 0, "other": 0, "not_recorded": 0}
+def place_conditions(filters: Filters, country_column, organisation_id_column, kind_column=None) -> list:
+    """The ``country``, ``sector`` and ``org_kind`` filters on rows that name a country
+    and an organisation (records, enrolments, registrations, runs). The kind is
+    ``kind_column``'s snapshot where the rows keep one, else the organisation's current
+    kind; sectors are the organisation's current ones."""
+    conditions = []
+    if filters.country:
+        conditions.append(country_column == filters.country)
+    if filters.sector:
+        conditions.append(organisation_has_sector(organisation_id_column, filters.sector))
+    if filters.org_kind:
+        conditions.append(organisation_is_kind(organisation_id_column, filters.org_kind) if kind_column is None
+                          else kind_column == filters.org_kind)
+    return conditions
 
 
 def split_by_sex(session, rows: Select, unit: Sequence[str] | None = None) -> dict:
@@ -122,18 +156,21 @@ def record_conditions(filters: Filters, narrowed: Sequence[str] = ()) -> list:
     """Filter conditions on completion records. ``narrowed``: the record kinds whose
     item_key the ``course`` filter narrows (``RecordKind.per_item``); the others pass."""
     r = CompletionRecord
-    conditions = []
-    if filters.country:
-        conditions.append(r.country == filters.country)
-    if filters.sector:
-        conditions.append(organisation_has_sector(r.organisation_id, filters.sector))
-    if filters.org_kind:
-        conditions.append(r.organisation_kind == filters.org_kind)
+    conditions = place_conditions(filters, r.country, r.organisation_id, r.organisation_kind)
     if filters.course and narrowed:
         conditions.append(or_(r.item_type.not_in(list(narrowed)), r.item_key == filters.course))
     if filters.language:
         conditions.append(r.language == filters.language)
     return conditions
+
+
+def of_the_course(filters: Filters, narrowed: Sequence[str]) -> list:
+    """Under a ``course`` filter, conditions keeping that course's records only (those of
+    the ``narrowed`` kinds with its item_key; none at all when no kind is per item)."""
+    if not filters.course:
+        return []
+    r = CompletionRecord
+    return [r.item_type.in_(list(narrowed)), r.item_key == filters.course]
 
 
 def records_in_period(period: Period, filters: Filters, *columns, item_type: str | None = None,
@@ -149,10 +186,14 @@ def records_in_period(period: Period, filters: Filters, *columns, item_type: str
 
 def reach_parts(session, period: Period, filters: Filters, reach_sources, narrowed: Sequence[str] = ()) -> list[Select]:
     """One select of (organisation_id, person_key, sex) per way of being reached in the
-    period: the completion records, then each feature's reach source."""
+    period: the completion records, then each feature's reach source. Under a course
+    filter, that course's records only (the reach sources belong to no course)."""
     r = CompletionRecord
     parts = [records_in_period(period, filters, r.organisation_id.label("organisation_id"),
-                               r.person_key.label("person_key"), r.sex.label("sex"), narrowed=narrowed)]
+                               r.person_key.label("person_key"), r.sex.label("sex"), narrowed=narrowed)
+             .where(*of_the_course(filters, narrowed))]
+    if filters.course:
+        return parts
     return parts + [source(session, period, filters) for source in reach_sources]
 
 
@@ -227,7 +268,8 @@ def compute(session, period: Period, filters: Filters | None = None, registry=No
         for kind in registry.record_kinds.values()
     }
     result["records.certificates_issued"] = split_by_sex(
-        session, records_in_period(period, filters, narrowed=narrowed).where(r.certificate_code.is_not(None)))
+        session, records_in_period(period, filters, narrowed=narrowed)
+        .where(r.certificate_code.is_not(None), *of_the_course(filters, narrowed)))
     parts = reach_parts(session, period, filters, registry.reach_sources, narrowed)
     result.update(organisations_reached(session, parts))
     people = split_by_sex(session, union_rows(parts), unit=["person_key"])
@@ -242,23 +284,50 @@ def compute(session, period: Period, filters: Filters | None = None, registry=No
     return result
 
 
+def narrowed_by_course(registry) -> set[str]:
+    """The metric keys the ``course`` filter narrows to the course (the module's
+    docstring); the others are shown with a note when a course is chosen.
+
+    A metric says so in ``Metric.course_filter`` (the core's figures do, and each record
+    kind's completions metric follows ``RecordKind.per_item``); one that does not is
+    narrowed when it is in the section of a per-item kind's completions metric
+    (``courses.enrolments`` beside ``courses.completions``), since the feature that owns
+    the course items counts its figures by them. A figure under an older name
+    (``same_as``) follows the one it names.
+    """
+    sections = {kind.completions_metric.split(".")[0] for kind in registry.record_kinds.values() if kind.per_item}
+    keys = set()
+    for metric in registry.metrics.values():
+        target = registry.metrics.get(metric.same_as, metric)
+        applies = target.course_filter
+        if applies is None:
+            applies = target.key.split(".")[0] in sections
+        if applies:
+            keys.add(metric.key)
+    return keys
+
+
 def register_core_metrics(registry) -> None:
     """The core's own figures; features add theirs (and their record kinds) in setup."""
     from flask_babel import lazy_gettext as _l
 
     from ..registry import Metric
 
+    # This module narrows each of them under a course filter (course_filter=True).
     for metric in (
         Metric("records.certificates_issued", _l("Certificates issued"), "people", "output_3_4", order=80,
-               description="Certificates issued in the period (every kind of completion record)"),
+               description="Certificates issued in the period (every kind of completion record; under a "
+                           "course filter, that course's)", course_filter=True),
         Metric("organisations.reached", _l("Organisations reached"), "organisations", "output_3_3", order=10,
-               description="Distinct organisations with a completion or an attended session in the period"),
+               description="Distinct organisations with a completion or an attended session in the period "
+                           "(under a course filter, a completion of that course)", course_filter=True),
         Metric("organisations.smes_reached_via_eos", _l("SMEs reached through employers' organisations"),
                "organisations", "output_3_3", order=20,
-               description="Reached SMEs whose parent is an employers' organisation"),
+               description="Reached SMEs whose parent is an employers' organisation", course_filter=True),
         Metric("organisations.alliance_partners_engaged", _l("Alliance 8.7 partners engaged"), "organisations",
-               "output_3_3", order=30, description="Reached organisations flagged Alliance 8.7 partner"),
+               "output_3_3", order=30, description="Reached organisations flagged Alliance 8.7 partner",
+               course_filter=True),
         Metric("data_quality.sex_recorded_share", _l("Share of people whose sex is recorded"), "share",
-               "data_quality", description="Share of the people counted whose sex is recorded"),
+               "data_quality", description="Share of the people counted whose sex is recorded", course_filter=True),
     ):
         registry.add_metric(metric)

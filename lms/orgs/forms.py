@@ -3,11 +3,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, URLField
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..db import MAX_ID
+from ..forms import CSRFForm
 from ..templating import KIND_LABELS, SECTOR_LABELS, SIZE_LABELS, country_choices
 from .models import KINDS, SECTORS, SIZE_BANDS
 
@@ -57,6 +58,10 @@ class RequestOrganisationForm(FlaskForm):
         description=_l("The employers' organisation your business is a member of. It will approve your request."),
     )
     website = URLField(_l("Website (optional)"), validators=[Optional(), URL(), Length(max=300)])
+    #: Shown with organisations the request may duplicate: the person says theirs is none of them.
+    not_listed = BooleanField(_l("My organisation is none of these: send my request"))
+    #: Which name and country those organisations were found for (see services.duplicates_checked_for).
+    checked = HiddenField(validators=[Optional(), Length(max=300)])
 
 
 class JoinForm(FlaskForm):
@@ -85,5 +90,8 @@ class MergeForm(FlaskForm):
     confirm = BooleanField(_l("I understand that this cannot be undone"), validators=[DataRequired()])
 
 
-class DecisionForm(FlaskForm):
-    """An empty form: the CSRF token for approve/reject/remove buttons."""
+class MemberRoleForm(CSRFForm):
+    """The "make manager" / "make member" button of the members page; the service
+    refuses a role it does not know."""
+
+    role = HiddenField()

@@ -13,8 +13,8 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from ..common import FieldError
 from ..accounts.models import User, hash_token
@@ -23,32 +23,145 @@ from ..audit import audit
 from ..db import utcnow
 from ..mail import queue_mail
 from .models import Invitation, Membership, Organisation
+from .search import match_stems, search_key
 
 
 
 
 # -- the registry ---------------------------------------------------------------
 
+def _query_words(q: str) -> list[str]:
+    return search_key(q).split()[:MAX_QUERY_WORDS]
+
+
+def name_matches(q: str) -> list:
+    """Conditions: the organisation's name holds every word of ``q``, accents, case and
+    punctuation aside (the one way every page searches organisations by name)."""
+    return [Organisation.search_name.contains(word, autoescape=True) for word in _query_words(q)]
+
+
+#: Words of a query that count (a query is cut at 100 characters by the views anyway).
+MAX_QUERY_WORDS = 8
+#: Close matches offered on the join page, and possible duplicates shown with a request.
+MATCH_LIMIT = 5
+
+
 def search_organisations(
     session: Session, q: str = "", country: str = "", kind: str = "", status: str = "active",
     page: int = 1, per_page: int = 25,
 ):
-    """A page of organisations matching the query, and the total count."""
+    """A page of organisations whose name holds every word of ``q``, accents, case and
+    punctuation aside ("cooperative cacao" finds "Coopérative de Cacao"), and the total count."""
     stmt = select(Organisation)
     if status:
         stmt = stmt.where(Organisation.status == status)
-    if q:
-        stmt = stmt.where(func.lower(Organisation.name).contains(q.strip().lower(), autoescape=True))
+    stmt = stmt.where(*name_matches(q))
     if country:
         stmt = stmt.where(Organisation.country == country)
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(
-        stmt.order_by(func.lower(Organisation.name), Organisation.id)
+        stmt.options(selectinload(Organisation.parent))  # each line names the parent
+        .order_by(Organisation.search_name, Organisation.id)
         .offset((max(page, 1) - 1) * per_page).limit(per_page)
     ).all()
     return rows, total
+
+
+@dataclass
+class JoinSearch:
+    rows: list[Organisation]
+    total: int
+    #: close matches beyond ``rows``, offered when the search finds little
+    suggestions: list[Organisation]
+
+
+#: The join page offers close matches when its search finds fewer organisations than this.
+SUGGEST_BELOW = 5
+
+
+def search_to_join(session: Session, q: str, country: str, kind: str, page: int, per_page: int) -> JoinSearch:
+    """A page of active organisations to join and, when a query finds fewer than
+    ``SUGGEST_BELOW``, what the person may have meant, before they ask for a new one."""
+    rows, total = search_organisations(session, q, country, kind, "active", page, per_page)
+    suggestions = []
+    if q and total < SUGGEST_BELOW:
+        suggestions = close_matches(session, q, country, exclude=[org.id for org in rows])
+    return JoinSearch(rows, total, suggestions)
+
+
+def _stem_hits(text: str) -> list:
+    """One condition per telling word of ``text``: a word of the name starts with its stem."""
+    words = literal(" ") + Organisation.search_name
+    return [words.contains(" " + stem, autoescape=True) for stem in match_stems(text)]
+
+
+def _count_of(conditions):
+    return sum((case((c, 1), else_=0) for c in conditions), literal(0))
+
+
+def close_matches(session: Session, q: str, country: str = "", exclude=(), limit: int = MATCH_LIMIT
+                  ) -> list[Organisation]:
+    """Active organisations that share a word, or the start of one, with ``q``, most
+    shared words first: what a person may have meant when the search finds little
+    ("cooperativa" offers "Coopérative ..."). ``exclude``: ids already shown."""
+    hits = _stem_hits(q)
+    if not hits:
+        return []
+    stmt = select(Organisation).where(Organisation.status == "active", or_(*hits))
+    if country:
+        stmt = stmt.where(Organisation.country == country)
+    if exclude:
+        stmt = stmt.where(Organisation.id.not_in(list(exclude)))
+    return session.scalars(
+        stmt.options(selectinload(Organisation.parent))
+        .order_by(_count_of(hits).desc(), Organisation.search_name, Organisation.id).limit(limit)
+    ).all()
+
+
+def possible_duplicates(session: Session, name: str, country: str, limit: int = MATCH_LIMIT
+                        ) -> list[Organisation]:
+    """Active organisations of ``country`` that a new one called ``name`` may well be:
+    the same name once accents, case and punctuation are set aside; or one whose name
+    has nearly every telling word of ``name`` (all but one in four; words may differ in
+    their last two letters); or one whose whole name is words of ``name`` ("CGECI" for
+    "Confédération ... (CGECI)"). Best matches first."""
+    key = search_key(name)
+    if not key:
+        return []
+    hits = _stem_hits(name)
+    shared = _count_of(hits)
+    within = and_(func.length(Organisation.search_name) >= 3,
+                  # A search name holds no LIKE wildcard (see lms.orgs.search): safe as a pattern.
+                  literal(f" {key} ").like(literal("% ") + Organisation.search_name + literal(" %")))
+    conditions = [Organisation.search_name == key, within]
+    if hits:
+        conditions.append(shared >= len(hits) - len(hits) // 4)
+    return session.scalars(
+        select(Organisation)
+        .where(Organisation.status == "active", Organisation.country == country, or_(*conditions))
+        .options(selectinload(Organisation.parent))
+        .order_by((Organisation.search_name == key).desc(), shared.desc(), Organisation.search_name,
+                  Organisation.id)
+        .limit(limit)
+    ).all()
+
+
+class PossibleDuplicates(FieldError):
+    """A request for a new organisation that may already be in the registry: ``matches``
+    to show; sending ``checked`` back with the request, and the person's word that theirs
+    is none of them, lets it through."""
+
+    def __init__(self, matches: list[Organisation], checked: str):
+        super().__init__(_("Organisations with a name like this are already in the registry."), field="name")
+        self.matches = matches
+        self.checked = checked
+
+
+def duplicates_checked_for(name: str, country: str) -> str:
+    """What a person confirmed they looked at: the name as searched, and the country."""
+    return f"{country}:{search_key(name)}"
 
 
 def check_parent(session: Session, org: Organisation | None, parent_id: int | None) -> Organisation | None:
@@ -183,12 +296,8 @@ def approve_membership(session: Session, membership: Membership, actor: User) ->
     if membership.organisation.status != "active":
         raise FieldError(_("This organisation is not active yet."))
     activate_membership(session, membership, actor)
-    audit("membership.approve", membership, actor, user=membership.user_id, organisation=membership.organisation_id)
-    queue_mail(
-        session, membership.user.email,
-        _("You are now a member of %(org)s", org=membership.organisation.name),
-        "join_approved", user=membership.user, organisation=membership.organisation,
-    )
+    _decided(session, membership, actor, "membership.approve",
+             _("You are now a member of %(org)s", org=membership.organisation.name), "join_approved")
 
 
 def reject_membership(session: Session, membership: Membership, actor: User) -> None:
@@ -197,12 +306,16 @@ def reject_membership(session: Session, membership: Membership, actor: User) -> 
     membership.status = "rejected"
     membership.ended_at = utcnow()
     membership.decided_by = actor
-    audit("membership.reject", membership, actor, user=membership.user_id, organisation=membership.organisation_id)
-    queue_mail(
-        session, membership.user.email,
-        _("Your request to join %(org)s", org=membership.organisation.name),
-        "join_rejected", user=membership.user, organisation=membership.organisation,
-    )
+    _decided(session, membership, actor, "membership.reject",
+             _("Your request to join %(org)s", org=membership.organisation.name), "join_rejected")
+
+
+def _decided(session: Session, membership: Membership, actor: User, action: str, subject: str,
+             template: str) -> None:
+    """Audit a decision on a request to join and tell the person who asked."""
+    audit(action, membership, actor, user=membership.user_id, organisation=membership.organisation_id)
+    queue_mail(session, membership.user.email, subject, template, user=membership.user,
+               organisation=membership.organisation)
 
 
 def end_membership(session: Session, membership: Membership, actor: User) -> None:
@@ -225,9 +338,18 @@ def set_role(session: Session, membership: Membership, role: str, actor: User) -
 # -- new organisations asked for by people -------------------------------------
 
 def request_new_organisation(session: Session, user: User, data: dict) -> Organisation:
+    """Ask for a new organisation, which waits for approval, with its requester as its
+    manager to be. One that may already be in the registry (``possible_duplicates``)
+    raises ``PossibleDuplicates`` unless ``data`` says the person saw those matches
+    (``checked``, as the error gave it) and that theirs is none of them (``not_listed``)."""
     parent = check_parent(session, None, data.get("parent_id"))
     if data["kind"] == "sme" and (parent is None or parent.kind != "employers_organisation"):
         raise FieldError(_("Choose the employers' organisation your business belongs to."), field="parent_id")
+    checked = duplicates_checked_for(data["name"], data["country"])
+    if not (data.get("not_listed") and data.get("checked") == checked):
+        matches = possible_duplicates(session, data["name"], data["country"])
+        if matches:
+            raise PossibleDuplicates(matches, checked)
     org = Organisation(
         name=data["name"].strip(), kind=data["kind"], country=data["country"],
         size_band=data.get("size_band") or None, parent=parent, website=data.get("website") or None,

@@ -5,11 +5,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..auth import can_manage, login_required, require, secretariat_required
+from ..auth import can_manage, login_required, require, secretariat_or_manager, secretariat_required
 from ..db import get_session
+from ..forms import CSRFForm
 from ..templating import country_choices
 from . import services
-from .forms import DecisionForm, ImportForm, InviteForm, JoinForm, MergeForm, OrganisationForm, RequestOrganisationForm
+from .forms import ImportForm, InviteForm, JoinForm, MemberRoleForm, MergeForm, OrganisationForm, RequestOrganisationForm
 from .models import KINDS, Membership, Organisation
 
 bp = Blueprint("lms_orgs", __name__)
@@ -75,34 +76,30 @@ def show(org_id: int):
 @bp.route("/new", methods=["GET", "POST"])
 @secretariat_required
 def create():
-    form = OrganisationForm()
-    if form.validate_on_submit():
-        try:
-            org = services.save_organisation(get_session(), None, form.data, current_user)
-        except services.FieldError as exc:
-            getattr(form, exc.field).errors.append(str(exc))
-        else:
-            flash(_("%(name)s has been added to the registry.", name=org.name), "success")
-            return redirect(url_for("lms_orgs.show", org_id=org.id))
-    return render_template("lms/orgs/edit.html", form=form, org=None)
+    return _edit_page(None)
 
 
 @bp.route("/<int:org_id>/edit", methods=["GET", "POST"])
 @secretariat_required
 def edit(org_id: int):
-    org = _org_or_404(org_id)
+    return _edit_page(_org_or_404(org_id))
+
+
+def _edit_page(org: Organisation | None):
+    """The secretariat's form of an organisation: a new one (``org`` None) or a change."""
     form = OrganisationForm(obj=org)
-    if request.method == "GET":
+    if org is not None and request.method == "GET":
         form.sectors.data = org.sectors
         form.size_band.data = org.size_band or ""
     if form.validate_on_submit():
         try:
-            services.save_organisation(get_session(), org, form.data, current_user)
+            saved = services.save_organisation(get_session(), org, form.data, current_user)
         except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:
-            flash(_("Your changes have been saved."), "success")
-            return redirect(url_for("lms_orgs.show", org_id=org.id))
+            flash(_("Your changes have been saved.") if org is not None
+                  else _("%(name)s has been added to the registry.", name=saved.name), "success")
+            return redirect(url_for("lms_orgs.show", org_id=saved.id))
     return render_template("lms/orgs/edit.html", form=form, org=org)
 
 
@@ -135,7 +132,6 @@ def mine():
     return render_template(
         "lms/orgs/mine.html", membership=current_user.membership, pending=current_user.pending_membership,
         history=services.membership_history(session, current_user),
-        decision_form=DecisionForm(),
     )
 
 
@@ -146,10 +142,10 @@ def join():
     if not country and not q and current_user.country:
         country = current_user.country
     page = _page()
-    rows, total = services.search_organisations(get_session(), q, country, kind, "active", page, per_page=20)
+    found = services.search_to_join(get_session(), q, country, kind, page, per_page=20)
     return render_template(
-        "lms/orgs/join.html", rows=rows, total=total, page=page, per_page=20, q=q, country=country,
-        kind=kind, countries=country_choices(), kinds=KINDS, form=JoinForm(),
+        "lms/orgs/join.html", rows=found.rows, total=found.total, page=page, per_page=20, q=q, country=country,
+        kind=kind, countries=country_choices(), kinds=KINDS, form=JoinForm(), suggestions=found.suggestions,
     )
 
 
@@ -181,7 +177,7 @@ def confirm_join(org_id: int):
 @bp.post("/mine/withdraw")
 @login_required
 def withdraw():
-    if not DecisionForm().validate():
+    if not CSRFForm().validate():
         abort(400)
     services.withdraw_pending(get_session(), current_user)
     flash(_("Your request has been withdrawn."), "info")
@@ -193,60 +189,73 @@ def withdraw():
 def request_new():
     session = get_session()
     form = RequestOrganisationForm()
-    if request.method == "GET" and current_user.country:
-        form.country.data = current_user.country
+    if request.method == "GET":  # from the join page's "Not listed?", with what was searched
+        form.name.data = request.args.get("name", "").strip()[:200]
+        form.country.data = request.args.get("country", "")[:2] or current_user.country
     eos = services.eo_choices(session)
     form.parent_id.choices = [(0, _("None / not a member of an employers' organisation"))] + [
         (eo.id, f"{eo.name} ({eo.country})") for eo in eos
     ]
+    matches = []
     if form.validate_on_submit():
         data = dict(form.data, parent_id=form.parent_id.data or None)
         try:
             org = services.request_new_organisation(session, current_user, data)
+        except services.PossibleDuplicates as exc:
+            matches = exc.matches
+            form.checked.data = exc.checked
+            form.not_listed.data = False
         except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc)) if exc.field else flash(str(exc), "error")
         else:
             flash(_("Thank you. %(org)s will appear once it has been approved.", org=org.name), "success")
             return redirect(url_for("lms_orgs.mine"))
-    return render_template("lms/orgs/request.html", form=form)
+    return render_template("lms/orgs/request.html", form=form, matches=matches)
+
+
+def _decide(thing, allowed: bool, action, done, category: str, back: str, form: CSRFForm | None = None):
+    """A decision button (approve, decline, remove, change a role): refuse unless
+    ``allowed``, check ``form`` (by default only the CSRF token), apply ``action(session,
+    thing, actor)``, a service, flash ``done(thing)`` if it succeeds or else its error,
+    and go ``back``."""
+    require(allowed)
+    if not (form if form is not None else CSRFForm()).validate():
+        abort(400)
+    try:
+        action(get_session(), thing, current_user)
+    except services.FieldError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(done(thing), category)
+    return redirect(back)
 
 
 @bp.get("/requests")
 @login_required
 def requests():
     pending = services.pending_organisations_for(get_session(), current_user)
-    require(current_user.is_secretariat or bool(current_user.membership and current_user.membership.role == "manager"))
-    return render_template("lms/orgs/requests.html", pending=pending, form=DecisionForm())
+    require(secretariat_or_manager(current_user))
+    return render_template("lms/orgs/requests.html", pending=pending)
+
+
+def _decide_organisation(org_id: int, action, done, category: str):
+    org = _org_or_404(org_id)
+    return _decide(org, services.can_decide_organisation(current_user, org), action, done, category,
+                   url_for("lms_orgs.requests"))
 
 
 @bp.post("/<int:org_id>/approve")
 @login_required
 def approve(org_id: int):
-    org = _org_or_404(org_id)
-    require(services.can_decide_organisation(current_user, org))
-    if not DecisionForm().validate():
-        abort(400)
-    try:
-        services.approve_organisation(get_session(), org, current_user)
-        flash(_("%(org)s has been approved.", org=org.name), "success")
-    except services.FieldError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("lms_orgs.requests"))
+    return _decide_organisation(org_id, services.approve_organisation,
+                                lambda org: _("%(org)s has been approved.", org=org.name), "success")
 
 
 @bp.post("/<int:org_id>/reject")
 @login_required
 def reject(org_id: int):
-    org = _org_or_404(org_id)
-    require(services.can_decide_organisation(current_user, org))
-    if not DecisionForm().validate():
-        abort(400)
-    try:
-        services.reject_organisation(get_session(), org, current_user)
-        flash(_("The request for %(org)s has been declined.", org=org.name), "info")
-    except services.FieldError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("lms_orgs.requests"))
+    return _decide_organisation(org_id, services.reject_organisation,
+                                lambda org: _("The request for %(org)s has been declined.", org=org.name), "info")
 
 
 # -- members (managers) ------------------------------------------------------------
@@ -262,58 +271,45 @@ def members(org_id: int):
         active=services.members_of(session, org, "active"),
         pending=services.members_of(session, org, "pending"),
         ended=services.members_of(session, org, "ended"),
-        form=DecisionForm(),
     )
 
 
-def _decide(membership_id: int, action):
+def _decide_membership(membership_id: int, action, done, category: str, form: CSRFForm | None = None):
     membership = _membership_or_404(membership_id)
-    require(can_manage(current_user, membership.organisation))
-    if not DecisionForm().validate():
-        abort(400)
-    try:
-        action(get_session(), membership)
-    except services.FieldError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("lms_orgs.members", org_id=membership.organisation_id))
+    return _decide(membership, can_manage(current_user, membership.organisation), action, done, category,
+                   url_for("lms_orgs.members", org_id=membership.organisation_id), form)
 
 
 @bp.post("/memberships/<int:membership_id>/approve")
 @login_required
 def approve_member(membership_id: int):
-    def act(session, m):
-        services.approve_membership(session, m, current_user)
-        flash(_("%(name)s is now a member.", name=m.user.name), "success")
-    return _decide(membership_id, act)
+    return _decide_membership(membership_id, services.approve_membership,
+                              lambda m: _("%(name)s is now a member.", name=m.user.name), "success")
 
 
 @bp.post("/memberships/<int:membership_id>/reject")
 @login_required
 def reject_member(membership_id: int):
-    def act(session, m):
-        services.reject_membership(session, m, current_user)
-        flash(_("The request from %(name)s has been declined.", name=m.user.name), "info")
-    return _decide(membership_id, act)
+    return _decide_membership(membership_id, services.reject_membership,
+                              lambda m: _("The request from %(name)s has been declined.", name=m.user.name), "info")
 
 
 @bp.post("/memberships/<int:membership_id>/end")
 @login_required
 def end_member(membership_id: int):
-    def act(session, m):
-        services.end_membership(session, m, current_user)
-        flash(_("%(name)s is no longer a member.", name=m.user.name), "info")
-    return _decide(membership_id, act)
+    return _decide_membership(membership_id, services.end_membership,
+                              lambda m: _("%(name)s is no longer a member.", name=m.user.name), "info")
 
 
 @bp.post("/memberships/<int:membership_id>/role")
 @login_required
 def member_role(membership_id: int):
-    role = request.form.get("role", "")
+    form = MemberRoleForm()
 
-    def act(session, m):
-        services.set_role(session, m, role, current_user)
-        flash(_("The role of %(name)s has been changed.", name=m.user.name), "success")
-    return _decide(membership_id, act)
+    def set_role(session, m, actor):
+        services.set_role(session, m, form.role.data or "", actor)
+    return _decide_membership(membership_id, set_role,
+                              lambda m: _("The role of %(name)s has been changed.", name=m.user.name), "success", form)
 
 
 def _invitation_link(token: str) -> str:
@@ -362,9 +358,9 @@ def accept_invitation(token: str):
     if invitation is None:
         return render_template("lms/orgs/invitation_invalid.html"), 410
     if not current_user.is_authenticated:
-        return render_template("lms/orgs/invitation.html", invitation=invitation, token=token, form=DecisionForm())
+        return render_template("lms/orgs/invitation.html", invitation=invitation, token=token)
     if request.method == "POST":
-        if not DecisionForm().validate():
+        if not CSRFForm().validate():
             abort(400)
         try:
             services.accept_invitation(session, invitation, current_user)
@@ -373,4 +369,4 @@ def accept_invitation(token: str):
             return redirect(url_for("lms_orgs.mine"))
         flash(_("Welcome to %(org)s.", org=invitation.organisation.name), "success")
         return redirect(url_for("lms_orgs.mine"))
-    return render_template("lms/orgs/invitation.html", invitation=invitation, token=token, form=DecisionForm())
+    return render_template("lms/orgs/invitation.html", invitation=invitation, token=token)

@@ -23,7 +23,7 @@ class CompletionRecord(Base):
         Index("ix_lms_completion_records_period", "completed_at", "item_type", "sex", "organisation_id",
               "person_key", "certificate_code"),
         Index("ix_lms_completion_records_item", "item_type", "item_id"),
-        # The courses that have records, and each one's latest title (reports.tables.course_columns).
+        # The items of a kind that have records, and each one's latest title (reports.tables.item_columns).
         Index("ix_lms_completion_records_item_key", "item_type", "item_key", "completed_at"),
         # Whether an organisation has a record in a period: one probe (organisations.reached).
         Index("ix_lms_completion_records_org", "organisation_id", "completed_at"),

@@ -7,6 +7,7 @@ certificates stay true when the person moves organisation or is erased.
 from __future__ import annotations
 
 import calendar
+import json
 import secrets
 from datetime import datetime
 
@@ -21,7 +22,8 @@ from .models import CompletionRecord
 
 __all__ = [
     "CODE_ALPHABET", "RecordError", "add_months", "format_code", "generate_code", "normalise_code",
-    "may_download", "record_completion", "records_for_organisation", "revoke", "transcript",
+    "may_download", "record_completion", "records_for_organisation", "redate", "reinstate", "revocation_cause",
+    "revoke", "transcript",
 ]
 
 #: No 0/O, 1/I: a code read aloud or copied by hand cannot be mistaken. 32 symbols,
@@ -117,10 +119,13 @@ def record_completion(
     return record
 
 
-def revoke(session: Session, record: CompletionRecord, reason: str, actor) -> CompletionRecord:
+def revoke(session: Session, record: CompletionRecord, reason: str, actor, *, cause: str | None = None) -> CompletionRecord:
     """Revoke a certificate, with the reason the verification page will show. Audited.
 
-    Revoking a revoked certificate changes nothing.
+    ``cause``: a machine word for why, kept in the audit entry, for features that
+    revoke by rule (workshops: ``attendance_corrected``) and may later undo their own
+    revocation (``reinstate``), never someone else's. Revoking a revoked certificate
+    changes nothing.
     """
     from ..audit import audit
 
@@ -133,7 +138,67 @@ def revoke(session: Session, record: CompletionRecord, reason: str, actor) -> Co
         return record
     record.revoked_at = utcnow()
     record.revoked_reason = reason
-    audit("certificate.revoke", record, actor, code=record.certificate_code, reason=reason)
+    detail = {"cause": cause} if cause else {}
+    audit("certificate.revoke", record, actor, session=session, code=record.certificate_code, reason=reason, **detail)
+    session.flush()
+    return record
+
+
+def revocation_cause(session: Session, record: CompletionRecord) -> str | None:
+    """The ``cause`` given when the record was last revoked (None: not revoked, or
+    revoked by a person without one), read from the audit log."""
+    from ..accounts.models import AuditEntry
+
+    if record.revoked_at is None:
+        return None
+    detail = session.scalar(select(AuditEntry.detail).where(
+        AuditEntry.action == "certificate.revoke", AuditEntry.target_type == type(record).__name__,
+        AuditEntry.target_id == record.id).order_by(AuditEntry.id.desc()).limit(1))
+    return json.loads(detail).get("cause") if detail else None
+
+
+def reinstate(session: Session, record: CompletionRecord, actor, **detail) -> CompletionRecord:
+    """Make a revoked certificate valid again (the feature that revoked it found the
+    revocation was wrong). The revocation stays in the audit log, with this entry."""
+    from ..audit import audit
+
+    if record.revoked_at is None:
+        return record
+    audit("certificate.reinstate", record, actor, session=session, code=record.certificate_code,
+          revoked_at=record.revoked_at, reason=record.revoked_reason, **detail)
+    record.revoked_at = None
+    record.revoked_reason = None
+    session.flush()
+    return record
+
+
+def _validity_months(record: CompletionRecord) -> int | None:
+    if record.expires_at is None:
+        return None
+    start, end = record.completed_at, record.expires_at
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months if months >= 1 and add_months(start, months) == end else None
+
+
+def redate(session: Session, record: CompletionRecord, completed_at: datetime, actor, **detail) -> CompletionRecord:
+    """Move the date of a record (and its certificate's "completed on") when the facts
+    it was dated from were corrected. Audited with the previous date. An expiry moves
+    with it: the same validity in months from the new date."""
+    from ..audit import audit
+
+    if completed_at.tzinfo is None:
+        raise ValueError("completed_at must be timezone-aware")
+    previous = record.completed_at
+    if completed_at == previous:
+        return record
+    months = _validity_months(record)
+    if months is not None:
+        record.expires_at = add_months(completed_at, months)
+    elif record.expires_at is not None:
+        record.expires_at = record.expires_at + (completed_at - previous)
+    record.completed_at = completed_at
+    audit("certificate.redate", record, actor, session=session, code=record.certificate_code,
+          previous=previous, completed_at=completed_at, **detail)
     session.flush()
     return record
 

@@ -36,6 +36,13 @@ def _record_by_code(code: str) -> CompletionRecord | None:
     return get_session().scalar(select(CompletionRecord).where(CompletionRecord.certificate_code == normalised))
 
 
+def _record_or_404(code: str) -> CompletionRecord:
+    record = _record_by_code(code)
+    if record is None:
+        abort(404)
+    return record
+
+
 def _status(record: CompletionRecord) -> str:
     if record.revoked_at is not None:
         return "revoked"
@@ -82,9 +89,7 @@ def verify(code: str):
 @bp.get("/certificates/<code>.pdf")
 @login_required
 def certificate(code: str):
-    record = _record_by_code(code)
-    if record is None:
-        abort(404)
+    record = _record_or_404(code)
     require(services.may_download(current_user, record))
     if record.revoked_at is not None:
         abort(410, description=_("This certificate has been revoked."))
@@ -107,9 +112,7 @@ def transcript():
 @bp.post("/certificates/<code>/revoke")
 @secretariat_required
 def revoke(code: str):
-    record = _record_by_code(code)
-    if record is None:
-        abort(404)
+    record = _record_or_404(code)
     form = RevokeForm()
     if form.validate_on_submit():
         try:

@@ -11,7 +11,9 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 
-from ..metrics.definitions import SEX_KEYS, Period
+from ..exports import Column
+from ..metrics.definitions import SEX_KEYS, Period, narrowed_by_course
+from ..templating import KIND_LABELS, SEX_LABELS
 
 PRESETS = ("this_quarter", "last_quarter", "this_year", "last_year", "last_12_months", "custom")
 PRESET_LABELS = {
@@ -168,31 +170,71 @@ def _height(bars) -> float:
 
 # -- the flat table behind every export ----------------------------------------------------
 
-EXPORT_HEADER = ("output", "metric", "breakdown", "total", "female", "male", "other", "not_recorded")
+#: Beside a figure the ``course`` filter does not narrow, when a course is chosen: on the
+#: page and in the downloads' ``note`` column (lms.metrics.definitions says why).
+NOT_NARROWED_NOTE = _l("Not narrowed by the course filter: this figure belongs to no course.")
+GAIN_PARTS = {
+    "n": _l("Pairs"),
+    "mean_pre": _l("Mean pre-test score"),
+    "mean_post": _l("Mean final score"),
+    "mean_normalised_gain": _l("Mean normalised gain"),
+}
+EXPORT_COLUMNS = (
+    Column("output", _l("Output"), _l("The action-plan output the figure reports under: output_3_1 is "
+                                      "Outcome 3, Output 1, and so on; data_quality is the data quality.")),
+    Column("metric", _l("Metric"), _l("The figure's key, as in the metrics API (GET /api/v1/metrics).")),
+    Column("figure", _l("Figure"), _l("The figure as the dashboard names it.")),
+    Column("breakdown", _l("Breakdown"), _l("Empty for the figure itself; kind:<kind> for the organisations of "
+                                            "one kind; n, mean_pre, mean_post and mean_normalised_gain for the "
+                                            "parts of the knowledge gain.")),
+    Column("total", _l("Total"), _l("The figure: a count, a mean score (0 to 100), a normalised gain or a "
+                                    "share (0 to 1); empty when nobody was counted.")),
+    Column("female", SEX_LABELS["female"], _l("People or records whose sex is recorded as female.")),
+    Column("male", SEX_LABELS["male"], _l("People or records whose sex is recorded as male.")),
+    Column("other", SEX_LABELS["other"], _l("People or records whose sex is recorded as other.")),
+    Column("not_recorded", SEX_LABELS[None], _l("People or records whose sex is not recorded.")),
+    Column("note", _l("Note"), _l("What to know when reading the figure with the filters chosen.")),
+)
+#: The columns' keys (the CSV's second header row).
+EXPORT_HEADER = tuple(column.key for column in EXPORT_COLUMNS)
 
 
-def export_rows(metrics: dict, registry) -> list[tuple]:
+def not_narrowed(registry, course: str | None) -> set[str]:
+    """The metric keys to mark when the ``course`` filter is set: those it does not narrow."""
+    return set(registry.metrics) - narrowed_by_course(registry) if course else set()
+
+
+def export_rows(metrics: dict, registry, course: str | None = None) -> list[tuple]:
     """Every figure as a row: people counts with their sex split, organisation counts by
-    kind, runs and sessions, the knowledge-gain figures and the data-quality share."""
+    kind, runs and sessions, the knowledge-gain figures and the data-quality share, each
+    with its key and its label; ``course``: the course filter, if any."""
+    labels = metric_labels(registry)
+    marked = not_narrowed(registry, course)
+
+    def row(output, key, breakdown, total, split=("", "", "", ""), part=None):
+        figure = str(labels[key]) if part is None else f"{labels[key]}: {part}"
+        note = str(NOT_NARROWED_NOTE) if key in marked else ""
+        return (output, key, figure, breakdown, total, *split, note)
+
     rows = []
     for output in outputs(registry):
         for key in output.integers:
-            rows.append((output.key, key, "", metrics[key], "", "", "", ""))
+            rows.append(row(output.key, key, "", metrics[key]))
         for key in output.people:
             split = metrics[key]
-            rows.append((output.key, key, "", split["total"], *(split[k] for k in SPLIT_KEYS)))
+            rows.append(row(output.key, key, "", split["total"], tuple(split[k] for k in SPLIT_KEYS)))
         for key in output.organisations:
             count = metrics[key]
-            rows.append((output.key, key, "", count["total"], "", "", "", ""))
+            rows.append(row(output.key, key, "", count["total"]))
             for kind, n in count["by_kind"].items():
-                rows.append((output.key, key, f"kind:{kind}", n, "", "", "", ""))
+                rows.append(row(output.key, key, f"kind:{kind}", n, part=KIND_LABELS.get(kind, kind)))
         for key in output.gains:
             gain = metrics[key]
-            for part in ("n", "mean_pre", "mean_post", "mean_normalised_gain"):
+            for part, part_label in GAIN_PARTS.items():
                 value = gain[part]
-                rows.append((output.key, key, part, "" if value is None else round(value, 4), "", "", "", ""))
+                rows.append(row(output.key, key, part, "" if value is None else round(value, 4), part=part_label))
     for metric in registry.sorted_metrics():
         if metric.shape == "share":
             share = metrics[metric.key]
-            rows.append((metric.output, metric.key, "", "" if share is None else round(share, 4), "", "", "", ""))
+            rows.append(row(metric.output, metric.key, "", "" if share is None else round(share, 4)))
     return rows

@@ -2,8 +2,11 @@
 organisation's records, an employers' organisation's cascade view, and a CSV and an
 XLSX download of every table.
 
-Downloads are pseudonymous (a person is their ``person_key``) unless names are asked
-for with ``names=1``; asking is written to the audit log before anything is sent.
+Downloads describe themselves (lms.exports: the labels shown on screen with the
+machine keys, the period and filters in the file and its name; lms.reports.downloads:
+the columns). They are pseudonymous (a person is their ``person_key``) unless names
+are asked for with ``names=1``; asking is written to the audit log before anything is
+sent.
 """
 from __future__ import annotations
 
@@ -18,13 +21,14 @@ from ..registry import current_registry
 from ..audit import audit
 from ..auth import can_manage, login_required, secretariat_required
 from ..db import get_session, writer
-from ..exports import table_response
+from ..exports import Download, Table, download_response
 from ..metrics.definitions import compute
 from ..orgs.models import Organisation
 from . import dashboard as board
+from . import downloads
 from .forms import DashboardForm, TableForm
 from .tables import (
-    PER_PAGE, TableQuery, cascade, course_columns, organisation_records, organisation_table, scope_for, sort_keys,
+    PER_PAGE, TableQuery, cascade, item_columns, organisation_records, organisation_table, scope_for, sort_keys,
 )
 
 bp = Blueprint("lms_reports", __name__)
@@ -44,10 +48,6 @@ def _page() -> int:
 
 def _countries(session) -> list[str]:
     return list(session.scalars(select(Organisation.country).where(Organisation.status == "active").distinct()))
-
-
-def _period_slug(period) -> str:
-    return f"{period.start.isoformat()}-{period.end.isoformat()}" if period else "all-time"
 
 
 def _names_asked(what: str, target) -> bool:
@@ -77,21 +77,33 @@ def index():
 @secretariat_required
 def dashboard(fmt: str | None = None):
     session = get_session()
-    form = DashboardForm(request.args).setup(_countries(session), course_columns(session))
+    form = DashboardForm(request.args).setup(_countries(session), _course_choices(session), _today())
     metrics = period = None
     if form.validate():
-        period = form.period(_today())
+        period = form.period()
         metrics = compute(session, period, form.filters())
+    course = form.course.data or None
     if fmt:
         if metrics is None:
             abort(400)
-        return table_response(fmt, f"dashboard-{_period_slug(period)}", board.EXPORT_HEADER,
-                              board.export_rows(metrics, current_registry()), title="Dashboard")
+        rows = board.export_rows(metrics, current_registry(), course)
+        about = downloads.about("dashboard", _("Capacity dashboard"), form, downloads.DASHBOARD_FILTERS)
+        return download_response(fmt, Download("dashboard", [Table("Dashboard", board.EXPORT_COLUMNS, rows)], about))
     charts = _dashboard_charts(metrics) if metrics else {}
     return render_template("lms/reports/dashboard.html", form=form, metrics=metrics, period=period,
                            outputs=board.outputs(current_registry()),
                            labels=board.metric_labels(current_registry()), charts=charts,
-                           split_keys=board.SPLIT_KEYS)
+                           split_keys=board.SPLIT_KEYS, not_narrowed=board.not_narrowed(current_registry(), course),
+                           not_narrowed_note=board.NOT_NARROWED_NOTE)
+
+
+def _course_choices(session) -> list[tuple[str, str]]:
+    """The ``course`` filter's choices: the items of the per-item kinds, which it narrows
+    by item_key (one choice per key, whichever kinds share it)."""
+    choices: dict = {}
+    for item in item_columns(session, current_registry()):
+        choices.setdefault(item.key, item.title)
+    return list(choices.items())
 
 
 def _dashboard_charts(metrics: dict) -> dict:
@@ -134,27 +146,10 @@ def _table_query(form: TableForm, scope, *, paged: bool) -> TableQuery:
         sort = "name"
     return TableQuery(
         scope=scope, q=(form.q.data or "").strip(), country=form.country.data or "",
-        kind=form.org_kind.data or "", sector=form.sector.data or "", period=form.period(_today()),
+        kind=form.org_kind.data or "", sector=form.sector.data or "", period=form.period(),
         sort=sort, descending=request.args.get("dir") == "desc", page=_page(),
         per_page=PER_PAGE if paged else None,
     )
-
-
-def table_header(table, with_courses=True) -> list[str]:
-    header = [_("No."), _("Organisation"), _("Kind"), _("Country"), _("Member of"), _("Members")]
-    header += [str(c.label()) for c in table.activity_columns]
-    header += [_("Course completions"), _("Workshop completions"), _("Valid certificates"), _("Last activity (UTC)")]
-    if with_courses:
-        header += [title for _key, title in table.courses]
-    return header
-
-
-def table_rows(table):
-    for row in table.rows:
-        yield [row.id, row.name, row.kind, row.country, row.parent_name or "", row.members,
-               *(row.activity[c.key] for c in table.activity_columns),
-               row.completions, row.workshop_completions, row.certificates, row.last_activity or "",
-               *(row.by_course.get(key, 0) for key, _title in table.courses)]
 
 
 @bp.get("/organisations")
@@ -165,15 +160,17 @@ def organisations(fmt: str | None = None):
     if scope is None:
         abort(403)
     session = get_session()
-    form = TableForm(request.args).setup(_countries(session))
+    form = TableForm(request.args).setup(_countries(session), _today())
     table = None
     if form.validate():
         table = organisation_table(session, _table_query(form, scope, paged=not fmt), current_registry())
     if fmt:
         if table is None:
             abort(400)
-        return table_response(fmt, f"organisations-{_period_slug(form.period(_today()))}", table_header(table),
-                              table_rows(table), title="Organisations")
+        about = downloads.about("records", _("Records by organisation"), form, downloads.TABLE_FILTERS,
+                                whose=[downloads.scope_setting(scope, session)])
+        tables = [Table("Records", downloads.table_columns(table), downloads.table_rows(table))]
+        return download_response(fmt, Download("records", tables, about))
     return render_template("lms/reports/organisations.html", form=form, table=table, per_page=PER_PAGE,
                            page=_page(), sort=request.args.get("sort", "name"),
                            descending=request.args.get("dir") == "desc")
@@ -190,39 +187,33 @@ def _managed_org(org_id: int) -> Organisation:
     return org
 
 
-RECORD_HEADER = ("record_id", "person_key", "organisation_id", "organisation_name", "sex", "country", "item_type",
-                 "item_key", "item_title", "item_version", "language", "score", "completed_at", "certificate_code",
-                 "expires_at", "revoked_at")
-
-
-def _record_row(r, names: bool) -> list:
-    row = [r.id, r.person_key, r.organisation_id, r.organisation_name, r.sex or "not_recorded", r.country or "",
-           r.item_type, r.item_key, r.item_title, r.item_version, r.language or "", r.score, r.completed_at,
-           r.certificate_code, r.expires_at or "", r.revoked_at or ""]
-    if names:
-        row += [r.person_name or "", r.user.email if r.user else ""]
-    return row
-
-
 @bp.get("/organisations/<int:org_id>")
 @bp.get("/organisations/<int:org_id>." + FORMAT)
 @login_required
 def organisation(org_id: int, fmt: str | None = None):
     org = _managed_org(org_id)
     session = get_session()
-    form = TableForm(request.args).setup(_countries(session))
-    period = form.period(_today()) if form.validate() else None
+    form = TableForm(request.args).setup(_countries(session), _today())
+    period = form.period() if form.validate() else None
     include_members = request.args.get("members") != "0"
     if fmt:
         if form.errors:
             abort(400)
         names = _names_asked("organisation_records", org)
-        records, _total = organisation_records(session, org, period, include_members=include_members, per_page=None)
-        header = list(RECORD_HEADER) + (["person_name", "email"] if names else [])
-        return table_response(fmt, f"organisation-{org.id}-records-{_period_slug(period)}", header,
-                              (_record_row(r, names) for r in records), title="Records")
-    records, total = organisation_records(session, org, period, include_members=include_members, page=_page())
+        records, _total, _completions = organisation_records(session, org, period, current_registry(),
+                                                             include_members=include_members, per_page=None)
+        options = [downloads.members_setting(include_members)] if org.kind == "employers_organisation" else []
+        options.append(downloads.names_setting(names))
+        name = f"organisation-{org.id}-records"
+        columns = downloads.RECORD_COLUMNS + (downloads.NAME_COLUMNS if names else ())
+        tables = [Table("Records", columns, (downloads.record_row(r, names) for r in records))]
+        return download_response(fmt, Download(name, tables, downloads.about(
+            name, _("Records of %(name)s", name=org.name), form, whose=[downloads.organisation_setting(org)],
+            options=options)))
+    records, total, completions = organisation_records(session, org, period, current_registry(),
+                                                       include_members=include_members, page=_page())
     return render_template("lms/reports/organisation.html", org=org, form=form, records=records, total=total,
+                           completions=completions, record_kinds=current_registry().sorted_record_kinds(),
                            page=_page(), per_page=PER_PAGE, include_members=include_members)
 
 
@@ -234,18 +225,14 @@ def cascade_view(org_id: int, fmt: str | None = None):
     if org.kind != "employers_organisation":
         abort(404)
     session = get_session()
-    form = TableForm(request.args).setup(_countries(session))
-    period = form.period(_today()) if form.validate() else None
+    form = TableForm(request.args).setup(_countries(session), _today())
+    period = form.period() if form.validate() else None
     view = cascade(session, org, period, current_registry())
     if fmt:
         if form.errors:
             abort(400)
-        header = [_("Course"), _("Member SMEs reached"), _("Member SMEs"), _("Share")]
-        rows = [[row.label or _("Any course or workshop"), row.reached, row.total,
-                 "" if row.share is None else round(row.share, 4)] for row in view.summary]
-        rows += [[]] + [[_("SME"), _("Country"), *(title for _key, title in view.courses), _("Reached")]]
-        rows += [[name, country, *(view.matrix.get(sme_id, {}).get(key, 0) for key, _t in view.courses),
-                  sme_id in view.reached_any] for sme_id, name, country in view.smes]
-        return table_response(fmt, f"organisation-{org.id}-cascade-{_period_slug(period)}", header, rows,
-                              title="Cascade")
+        name = f"organisation-{org.id}-cascade"
+        about = downloads.about(name, _("Cascade to the member SMEs of %(name)s", name=org.name), form,
+                                whose=[downloads.organisation_setting(org)])
+        return download_response(fmt, Download(name, downloads.cascade_tables(view), about))
     return render_template("lms/reports/cascade.html", org=org, form=form, view=view)

@@ -8,18 +8,13 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from courses import services
-from courses.models import Question, Quiz
+from courses.models import Question, Quiz, QuizAttempt
 from courses.quiz import engine
-from lms.db import get_session, utcnow
+from lms.db import utcnow
 from lms.records.models import CompletionRecord
-from tests.courses.test_quiz_engine import form_answers, right_answers
 from tests.factories import make_course, make_org, make_user
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
+from tests.support.quiz import form_answers, right_answers
+from tests.support.accounts import login
 
 
 def _complete(s, user, course):
@@ -34,6 +29,16 @@ def _complete(s, user, course):
 
 def records(s):
     return s.scalars(select(CompletionRecord).order_by(CompletionRecord.id)).all()
+
+
+def _age(s, record, shift: timedelta) -> None:
+    """Move ``record`` and every quiz attempt ``shift`` into the past."""
+    record.completed_at -= shift
+    record.expires_at -= shift
+    for old in s.scalars(select(QuizAttempt)):
+        old.started_at -= shift
+        old.submitted_at -= shift
+    s.flush()
 
 
 def test_reading_alone_does_not_complete_a_course_with_a_final_quiz(ctx):
@@ -65,15 +70,7 @@ def test_recertification_after_expiry_needs_a_new_pass(ctx):
     [first] = records(ctx)
     assert first.expires_at is not None and first.expires_at > utcnow() + timedelta(days=700)
     # Two years and a month pass: the certificate has expired; reading again does not renew it.
-    from courses.models import QuizAttempt
-
-    shift = timedelta(days=25 * 31)
-    first.completed_at -= shift
-    first.expires_at -= shift
-    for old in ctx.scalars(select(QuizAttempt)):
-        old.started_at -= shift
-        old.submitted_at -= shift
-    ctx.flush()
+    _age(ctx, first, timedelta(days=25 * 31))
     services.mark_read(ctx, enrolment, enrolment.version.lessons[0])
     assert len(records(ctx)) == 1
     # A new pass does.
@@ -114,7 +111,7 @@ def test_self_assessment_profile_and_advice(ctx, client):
     assert profile == {"Commodity focus": (3, False), "Participation": (1, True), "Reporting": (None, True)}
     assert attempt.score == pytest.approx(100 * 4 / 9, abs=0.01) and attempt.passed is None
     ctx.commit()
-    client.post("/account/login", data={"email": user.email, "password": "correct horse battery"})
+    login(client, user)
     page = client.get(f"/courses/{course.slug}/attempts/{attempt.id}/result").data.decode()
     assert "Advice for Participation." in page and "Advice for Reporting." in page
     assert "Advice for Commodity focus." not in page
@@ -138,21 +135,13 @@ def test_a_rating_outside_the_scale_counts_as_not_rated(ctx):
 
 
 def test_recertification_opens_new_attempts_when_all_were_used(ctx):
-    from courses.models import QuizAttempt
-
     course = make_course(ctx, lessons=1, validity_months=12, attempts_allowed=1)
     user = make_user(ctx)
     enrolment = _complete(ctx, user, course)
     quiz = enrolment.version.quiz("final")
     assert not services.availability(ctx, user, quiz).can_start  # the one attempt is used
     [record] = records(ctx)
-    shift = timedelta(days=400)
-    record.completed_at -= shift
-    record.expires_at -= shift
-    for old in ctx.scalars(select(QuizAttempt)):
-        old.started_at -= shift
-        old.submitted_at -= shift
-    ctx.flush()
+    _age(ctx, record, timedelta(days=400))
     assert services.availability(ctx, user, quiz).can_start  # expired: a new attempt for renewal
     attempt = services.start_attempt(ctx, user, quiz)
     assert attempt.number == 2

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from courses.models import Enrolment, QuizAttempt
 from lms.records.models import CompletionRecord
 from tests.factories import make_course, make_org, make_user
+from tests.support.accounts import login
 
 SECRET_QUESTIONS = [
     ("single", "Pick the secret one.", {"options": [{"text": "Alpha", "correct": True}, {"text": "Beta"}, {"text": "Gamma"}]}),
@@ -24,7 +25,7 @@ def _login(client, session, **course_kwargs):
     course = make_course(session, **course_kwargs)
     user = make_user(session, email="learner@example.org")
     session.commit()
-    client.post("/account/login", data={"email": "learner@example.org", "password": "correct horse battery"})
+    login(client, "learner@example.org")
     return course, user
 
 
@@ -106,7 +107,7 @@ def test_double_submit_over_http_records_one_attempt(client, session):
 
 
 def _answer_everything_right(client, session, url):
-    from tests.courses.test_quiz_engine import right_form
+    from tests.support.quiz import right_form
 
     session.refresh_all()
     attempt = session.scalar(select(QuizAttempt).order_by(QuizAttempt.id.desc()))
@@ -121,7 +122,7 @@ def test_completing_the_course_writes_one_record_with_snapshots(client, session)
     make_course(session, lessons=2)
     make_user(session, email="ama@example.org", org=org, sex="female", country="CI")
     session.commit()
-    client.post("/account/login", data={"email": "ama@example.org", "password": "correct horse battery"})
+    login(client, "ama@example.org")
     client.post("/courses/dd-essentials/enrol")
     for n in (1, 2):
         client.post(f"/courses/dd-essentials/lessons/{n}/done")

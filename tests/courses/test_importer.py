@@ -17,8 +17,9 @@ from courses.content import (
     ContentError, Problem, content_hash, import_content, import_course, validate_course_folder,
 )
 from courses.models import Course, CourseVersion, Enrolment, Lesson, Question, Quiz
-from tests.conftest import make_test_app
+from tests.support.app import make_test_app
 from tests.factories import make_user
+from tests.support.content import write_folder
 
 STARTER = ("due-diligence-essentials", "evaluating-msis")
 
@@ -143,30 +144,7 @@ def write_course(root: Path, slug: str = "test-course", edits: dict | None = Non
     """A valid course folder at root/slug; ``edits`` maps a file to None (delete it),
     a string (its whole text) or a list of (old, new) replacements, each old text
     occurring exactly once."""
-    files = base_files(slug)
-    for rel, edit in (edits or {}).items():
-        if edit is None:
-            del files[rel]
-        elif isinstance(edit, str):
-            files[rel] = edit
-        else:
-            for old, new in edit:
-                assert files[rel].count(old) == 1, (rel, old)
-                files[rel] = files[rel].replace(old, new)
-    folder = root / slug
-    for rel, text in files.items():
-        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        (folder / rel).write_text(text, encoding="utf-8")
-    return folder
-
-
-@pytest.fixture
-def content(tmp_path, monkeypatch):
-    """An empty content folder; the working directory is its parent, so that reports
-    name files content/<slug>/..."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "content").mkdir()
-    return tmp_path / "content"
+    return write_folder(root / slug, base_files(slug), edits)
 
 
 def _count(session, model, *where) -> int:

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from courses import services
 from courses.metrics import refresh_knowledge_gain_pairs
 from courses.models import KnowledgeGainPair, QuizAttempt
-from lms.db import get_session
-from tests.courses.test_quiz_engine import right_answers
 from tests.factories import make_course, make_user
+from tests.support.db import writing
+from tests.support.quiz import right_answers
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -28,8 +28,7 @@ def _pairs(session) -> dict:
 
 
 def test_handing_in_keeps_the_pair(app):
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         course = make_course(s, pretest=True)
         user = make_user(s)
         s.commit()
@@ -120,8 +119,7 @@ def test_two_transactions_grading_one_person(app, session):
     session.add(QuizAttempt(user_id=user.id, quiz_id=pre_id, number=1, status="submitted", layout={},
                             score=20.0, submitted_at=T0, started_at=T0))
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         first = services.start_attempt(s, s.merge(user), s.get(type(version), version.id).quiz("final"))
         second = QuizAttempt(user_id=user.id, quiz_id=final_id, number=2, status="in_progress",
                              started_at=first.started_at, layout=first.layout, answers={})
@@ -134,8 +132,7 @@ def test_two_transactions_grading_one_person(app, session):
 
     def hand_in(attempt_id, answers_of, before_commit=None):
         try:
-            with app.test_request_context(method="POST"):
-                s = get_session()
+            with writing(app) as s:
                 attempt = s.get(QuizAttempt, attempt_id)
                 services.submit_attempt(s, attempt, answers_of(s, attempt))
                 if before_commit:

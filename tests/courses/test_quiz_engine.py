@@ -6,20 +6,14 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.datastructures import MultiDict
 
 from courses import services
-from courses.forms import AttemptForm
 from courses.models import QuizAttempt
 from courses.quiz import engine
 from lms.db import get_session, utcnow
 from tests.factories import make_course, make_user
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
+from tests.support.db import writing
+from tests.support.quiz import right_answers
 
 
 def _setup(session, **settings):
@@ -27,39 +21,6 @@ def _setup(session, **settings):
     user = make_user(session)
     session.commit()
     return course.current_version.quiz("final"), user
-
-
-def form_answers(session, attempt, formdata: MultiDict) -> dict:
-    """What the attempt's form reads from the fields posted."""
-    return AttemptForm.for_attempt(session, attempt, formdata=formdata).answers()
-
-
-def right_answers(session, attempt) -> dict:
-    """The answers of a learner who knows everything, read through the attempt's form."""
-    return form_answers(session, attempt, right_form(session, attempt))
-
-
-def right_form(session, attempt) -> MultiDict:
-    """Fill the form the way a learner who knows everything would."""
-    form = MultiDict()
-    for question, layout in engine.questions_of(session, attempt):
-        name, spec = f"q{question.id}", question.spec
-        if question.type == "single":
-            form[name] = next(t for t, i in layout["options"] if spec["options"][i].get("correct"))
-        elif question.type == "multiple":
-            for t, i in layout["options"]:
-                if spec["options"][i].get("correct"):
-                    form.add(name, t)
-        elif question.type == "true_false":
-            form[name] = "true" if spec["answer"] else "false"
-        elif question.type == "matching":
-            for t, i in layout["rights"]:
-                form[f"{name}-{i}"] = t
-        elif question.type == "numeric":
-            form[name] = str(spec["answer"])
-        elif question.type == "short_text":
-            form[name] = spec["accepted"][0]
-    return form
 
 
 def test_all_right_scores_100_and_passes(ctx):
@@ -162,8 +123,7 @@ def test_concurrent_submits_grade_once(app, session):
     course = make_course(session)
     user = make_user(session)
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         quiz = s.get(type(course), course.id).current_version.quiz("final")
         attempt = services.start_attempt(s, s.merge(user), quiz)
         form = right_answers(s, attempt)
@@ -174,9 +134,9 @@ def test_concurrent_submits_grade_once(app, session):
 
     def hand_in(answers):
         try:
-            with app.test_request_context(method="POST"):
+            with app.test_request_context():
                 barrier.wait(timeout=10)
-                s = get_session()
+                s = get_session(write=True)
                 a = s.get(QuizAttempt, attempt_id)
                 services.submit_attempt(s, a, answers)
                 s.commit()

@@ -14,18 +14,13 @@ from courses import services
 from courses.forms import AttemptForm, CatalogueFilterForm
 from courses.models import KnowledgeGainPair, QuizAttempt
 from lms.accounts.models import AuditEntry
-from lms.db import get_session, utcnow
+from lms.db import utcnow
 from lms.records.models import CompletionRecord
-from tests.courses.test_quiz_engine import right_answers
 from tests.factories import make_course, make_user
+from tests.support.db import writing
+from tests.support.quiz import right_answers
 
 T = utcnow()
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
 
 
 def test_a_hidden_course_is_seen_by_the_secretariat_and_its_learners_only(ctx):
@@ -70,7 +65,7 @@ def test_handing_in_refreshes_the_pairs_itself(app, session):
     course = make_course(session, pretest=True)
     user = make_user(session)
     session.commit()
-    with app.test_request_context(method="POST"):
+    with app.test_request_context():
         bare = Session(bind=app.extensions["lms"].engine, expire_on_commit=False)
         version = bare.get(type(course), course.id).current_version
         person = bare.get(type(user), user.id)
@@ -120,8 +115,7 @@ def test_handing_in_locks_person_then_enrolment_then_attempt(app, session, backe
     enrolment = services.enrol(session, user, course)
     services.mark_read(session, enrolment, enrolment.version.lessons[0])
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         attempt = services.start_attempt(s, s.get(type(user), user.id), s.get(type(course), course.id)
                                          .current_version.quiz("final"))
         answers = right_answers(s, attempt)
@@ -135,8 +129,7 @@ def test_handing_in_locks_person_then_enrolment_then_attempt(app, session, backe
     engine = app.extensions["lms"].engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        with app.test_request_context(method="POST"):
-            s = get_session()
+        with writing(app) as s:
             services.submit_attempt(s, s.get(QuizAttempt, attempt_id), answers)
             s.commit()
     finally:

@@ -1,13 +1,11 @@
 """A live server in a thread and Debian's Chromium driven by Playwright, with axe-core."""
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from lms.db import Base
-from tests.conftest import make_test_app
+from tests.support.app import make_test_app
+from tests.support.net import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -26,12 +24,8 @@ def live_app(tmp_path):
 
 @pytest.fixture
 def live_server(live_app):
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(live_app) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

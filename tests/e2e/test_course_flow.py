@@ -13,6 +13,7 @@ from courses.content import import_content
 from courses.models import QuizAttempt
 from courses.quiz import engine
 from tests.factories import make_org, make_user
+from tests.support.accounts import log_in_page
 
 
 def answer_everything_right(page, session, attempt_id):
@@ -49,9 +50,7 @@ def test_learner_earns_a_verified_certificate(live_app, live_server, page, a11y,
         session.commit()
 
     page.goto(live_server + "/account/login")
-    page.get_by_label("Email address").fill("akosua@example.org")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, "akosua@example.org")
 
     page.get_by_role("link", name="Courses", exact=True).first.click()
     a11y.check(page)

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.factories import make_org, make_user
-from tests.lms.test_metrics import record
+from tests.factories import make_org, make_record, make_user
+from tests.support.accounts import log_in_page
 
 
 def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
@@ -22,24 +22,30 @@ def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
     make_user(session, email="sec@example.org", name="Sara Secretariat", role="secretariat")
     make_user(session, email="manager@example.org", name="Kwame Mensah", org=eo, manager=True)
     march = datetime(year, 3, 10, 12, tzinfo=timezone.utc)
-    record(session, sme, march, person="p1", person_name="Ama Mensah", sex="female", item_key="dd",
-           item_title="Due diligence essentials")
-    record(session, sme, march, person="p2", person_name="Kofi Boateng", sex="male", item_key="dd",
-           item_title="Due diligence essentials")
-    record(session, other, march, person="p3", person_name="Awa Koné", sex=None, country="CI", item_key="dd",
-           item_title="Due diligence essentials")
+    make_record(session, sme, march, person="p1", person_name="Ama Mensah", sex="female", item_key="dd",
+                item_title="Due diligence essentials")
+    make_record(session, sme, march, person="p2", person_name="Kofi Boateng", sex="male", item_key="dd",
+                item_title="Due diligence essentials")
+    make_record(session, other, march, person="p3", person_name="Awa Koné", sex=None, country="CI", item_key="dd",
+                item_title="Due diligence essentials")
     session.commit()
     session.close()
 
     page.goto(live_server + "/account/login")
-    page.get_by_label("Email address").fill("sec@example.org")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, "sec@example.org")
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Capacity dashboard")).to_be_visible()
     completions = page.locator('[data-metric="courses.completions"]')
     expect(completions).to_have_text("3")
     a11y.check(page)
+
+    # The period preset shows the dates it stands for.
+    expect(page.get_by_label("From", exact=True)).to_have_value(f"{year}-01-01")
+    expect(page.get_by_label("To", exact=True)).to_have_value(f"{year}-12-31")
+    page.get_by_label("Period", exact=True).select_option("last_year")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_label("From", exact=True)).to_have_value(f"{year - 1}-01-01")
+    expect(completions).to_have_text("0")
 
     # Filter: one country, custom dates covering March.
     page.get_by_label("Period", exact=True).select_option("custom")
@@ -55,12 +61,16 @@ def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Excel (XLSX)").click()
     download = download_info.value
-    assert re.fullmatch(rf"dashboard-{year}-03-01-{year}-03-31\.xlsx", download.suggested_filename)
+    assert download.suggested_filename == f"dashboard_{year}-03-01_{year}-03-31_country-CI.xlsx"
     path = tmp_path / "dashboard.xlsx"
     download.save_as(path)
-    rows = list(load_workbook(io.BytesIO(path.read_bytes())).active.values)
+    book = load_workbook(io.BytesIO(path.read_bytes()))
+    rows = list(book["Dashboard"].values)
     row = next(r for r in rows if r[1] == "courses.completions")
-    assert row[3:] == (1, 0, 0, 0, 1)  # one completion, sex not recorded
+    assert row[2] == "Course completions" and row[4:9] == (1, 0, 0, 0, 1)  # one completion, sex not recorded
+    about = {r[0]: r[1:] for r in book["About"].values}
+    assert about["period"][1:3] == (f"{year}-03-01", f"{year}-03-31")
+    assert about["filter.country"][1:3] == ("CI", "Côte d'Ivoire")
 
     # A bad period is explained next to the field, and nothing typed is lost.
     page.get_by_label("To", exact=True).fill(f"{year}-02-01")
@@ -84,9 +94,7 @@ def test_secretariat_dashboard(live_app, live_server, page, a11y, tmp_path):
 
     # The EO's manager sees the cascade to its member SMEs.
     page.get_by_role("link", name="Log in").first.click()
-    page.get_by_label("Email address").fill("manager@example.org")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, "manager@example.org")
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("cell", name="Côte d'Ivoire Employers")).to_have_count(0)
     page.get_by_role("link", name="Cascade to member SMEs").first.click()

@@ -6,6 +6,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.factories import make_org, make_user
+from tests.support.accounts import log_in_page
 
 
 def test_signup_join_approve(live_app, live_server, page, a11y):
@@ -49,9 +50,7 @@ def test_signup_join_approve(live_app, live_server, page, a11y):
 
     page.get_by_role("link", name="Log in").first.click()
     a11y.check(page)
-    page.get_by_label("Email address").fill("manager@example.org")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, "manager@example.org")
     page.get_by_role("link", name="Members", exact=True).click()
     row = page.get_by_role("row", name=re.compile("Akosua Owusu"))
     expect(row).to_contain_text("I run a cocoa buying station.")
@@ -61,9 +60,7 @@ def test_signup_join_approve(live_app, live_server, page, a11y):
     page.get_by_role("button", name="Log out").click()
 
     page.get_by_role("link", name="Log in").first.click()
-    page.get_by_label("Email address").fill("akosua@example.org")
-    page.get_by_label("Password").fill("cocoa beans dry in the sun")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, "akosua@example.org", "cocoa beans dry in the sun")
     page.get_by_role("link", name="My organisation").click()
     expect(page.locator(".current-org")).to_contain_text("Ghana Employers' Association")
     a11y.check(page)

@@ -1,24 +1,27 @@
 """An employers' organisation runs a workshop in Chromium: the manager schedules a run
 with one place, a learner registers, a second is waitlisted, the first cancels and the
-second is promoted, the manager takes attendance, the learner gets the certificate."""
+second is promoted, the manager cannot take attendance before the first session starts,
+takes it once it has, the learner gets the certificate, and the manager's correction of
+the roster revokes it."""
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from lms.db import utcnow
 from tests.factories import make_org, make_user
+from tests.support.accounts import log_in_page
 from workshops import CONTENT_DIR
 from workshops.content import import_series
+from workshops.models import RunSession
 
 
 def login(page, base, email):
     page.goto(base + "/account/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, email)
 
 
 def logout(page):
@@ -85,16 +88,27 @@ def test_workshop_run_end_to_end(live_app, live_server, page, a11y):
     expect(page.get_by_role("heading", name="Your check-in code")).to_be_visible()
     logout(page)
 
-    # The manager takes attendance for the first session.
+    # No attendance before the first session starts: the sessions say so.
     login(page, live_server, "manager@example.org")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My workshops").click()
     a11y.check(page)
     page.get_by_role("link", name=re.compile("Due diligence")).first.click()
     a11y.check(page)
+    expect(page.get_by_role("link", name=re.compile("^Take attendance"))).to_have_count(0)
+    expect(page.get_by_text("attendance opens when the session starts").first).to_be_visible()
+
+    # The first session has now begun: the manager takes attendance.
+    with live_app.extensions["lms"].sessionmaker() as session:
+        first = session.scalars(select(RunSession).order_by(RunSession.starts_at)).first()
+        first.starts_at, first.ends_at = utcnow() - timedelta(hours=1), utcnow() + timedelta(hours=1)
+        session.commit()
+    page.reload()
     page.get_by_role("link", name=re.compile("^Take attendance")).first.click()
+    roster_url = page.url
     page.get_by_label("Yaw Asante").check()
     a11y.check(page)
     page.get_by_role("button", name="Save attendance").click()
+    expect(page.get_by_text("1 participant has completed the workshop")).to_be_visible()
     logout(page)
 
     # Yaw has an attendance certificate that verifies.
@@ -106,5 +120,17 @@ def test_workshop_run_end_to_end(live_app, live_server, page, a11y):
     expect(page.locator("main")).to_contain_text("Yaw Asante")
     expect(page.locator("main")).to_contain_text("Ghana Employers' Association")
     a11y.check(page)
+    verify_url = page.url
+    logout(page)
+
+    # Yaw was ticked by mistake (he never came): the manager corrects the roster.
+    login(page, live_server, "manager@example.org")
+    page.goto(roster_url)
+    page.get_by_label("Yaw Asante").uncheck()
+    page.get_by_role("button", name="Save attendance").click()
+    expect(page.get_by_text("1 participant no longer has the required sessions")).to_be_visible()
+    a11y.check(page)
+    page.goto(verify_url)
+    expect(page.locator("main")).to_contain_text("This certificate has been revoked.")
 
     assert not a11y.problems, a11y.problems

@@ -428,13 +428,18 @@ def test_organisation_names_in_the_registry_and_the_reports(live_app, watch):
 # -- (d) workshop registration answers --------------------------------------------------------
 
 def test_registration_answers_shown_to_the_organiser(live_app, watch):
-    from lms.db import get_session
+    from datetime import timedelta
+
+    from lms.db import utcnow
+    from tests.support.db import writing
     from workshops.services import registration as booking
 
     with sessionmaker(live_app)() as session:
         host = make_org(session, name="Host Employers")
         make_user(session, email="organiser@example.org", name="Organiser", org=host, manager=True)
-        run = make_run(session, capacity=len(PAYLOADS) // 2, host=host, sessions=1)
+        # Under way (attendance is taken only once a session has started).
+        run = make_run(session, capacity=len(PAYLOADS) // 2, host=host, sessions=1,
+                       starts=utcnow().replace(microsecond=0) - timedelta(minutes=10))
         people = [make_user(session, email=f"participant{n}@example.org", name=payload)
                   for n, payload in enumerate(PAYLOADS)]
         session.commit()
@@ -442,8 +447,7 @@ def test_registration_answers_shown_to_the_organiser(live_app, watch):
     from lms.accounts.models import User
 
     for person_id, payload in zip(person_ids, PAYLOADS):
-        with live_app.test_request_context(method="POST"):
-            db = get_session()
+        with writing(live_app) as db:
             booking.register(db, run_id, db.get(User, person_id), stakeholder_category="supplier",
                              accessibility_needs=payload)
             db.commit()

@@ -230,6 +230,12 @@ def _role_of(session, user_id):
 
 @pytest.fixture
 def world(session):
+    return build_world(session)
+
+
+def build_world(session) -> dict:
+    """The people, organisations, course, runs and records the table's URLs are filled
+    from, committed (also used by tests/e2e/test_phone_layout.py, which loads them once)."""
     eo_a = make_org(session, name="Employers A", kind="employers_organisation")
     eo_b = make_org(session, name="Employers B", kind="employers_organisation", country="PE")
     sme_a = make_org(session, name="SME A", kind="sme", parent=eo_a, size_band="micro")

@@ -10,14 +10,7 @@ from sqlalchemy import select
 from lms.accounts.models import AuditEntry
 from lms.accounts.services import change_role, set_active, update_account
 from lms.common import FieldError
-from lms.db import get_session
 from tests.factories import make_user
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
 
 
 def _audit(s) -> list[tuple[str, dict]]:

@@ -10,6 +10,7 @@ from lms.accounts.models import LoginAttempt, PasswordReset, User
 from lms.db import utcnow
 from lms.mail import OutboxMessage
 from tests.factories import PASSWORD, make_user
+from tests.support.accounts import login
 
 SIGNUP = {"name": "Akosua Mensah", "email": "Akosua@Example.org", "password": "cocoa season in kumasi",
           "country": "GH", "sex": "female", "language": "en"}
@@ -131,7 +132,7 @@ def test_password_change_ends_other_sessions(app, session):
     session.commit()
     first, second = app.test_client(), app.test_client()
     for c in (first, second):
-        c.post("/account/login", data={"email": "kwame@example.org", "password": PASSWORD})
+        login(c, "kwame@example.org")
         assert signed_in_as(c) == "kwame@example.org"
     r = first.post("/account/password", data={"current": PASSWORD, "password": "a brand new passphrase", "confirm": "a brand new passphrase"})
     assert r.status_code == 302

@@ -8,25 +8,10 @@ import io
 import pytest
 from sqlalchemy import select
 
-from lms.api import create_token
-from lms.db import get_session
 from lms.records.services import record_completion
 from tests.factories import make_org, make_user
-
-
-@pytest.fixture
-def token(app, session):
-    user = make_user(session, email="sec@example.org", role="secretariat")
-    session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
-        value = create_token(s, s.get(type(user), user.id))
-        s.commit()
-    return value
-
-
-def auth(token):
-    return {"Authorization": f"Bearer {token}"}
+from tests.support.api import api_headers
+from tests.support.db import writing
 
 
 def test_token_create_cli_prints_the_token_last(app, runner, session):
@@ -36,7 +21,7 @@ def test_token_create_cli_prints_the_token_last(app, runner, session):
     result = runner.invoke(args=["lms", "token", "create", "sec@example.org"])
     assert result.exit_code == 0
     token = result.output.strip().splitlines()[-1]
-    assert app.test_client().get("/api/v1/organisations", headers=auth(token)).status_code == 200
+    assert app.test_client().get("/api/v1/organisations", headers=api_headers(token)).status_code == 200
     refused = runner.invoke(args=["lms", "token", "create", "learner@example.org"])
     assert refused.exit_code != 0 and "not a secretariat account" in refused.output
 
@@ -54,7 +39,7 @@ def test_a_token_dies_with_the_secretariat_role(client, session, token):
     user = session.scalar(select(User).where(User.email == "sec@example.org"))
     user.role = "learner"
     session.commit()
-    assert client.get("/api/v1/organisations", headers=auth(token)).status_code == 401
+    assert client.get("/api/v1/organisations", headers=api_headers(token)).status_code == 401
 
 
 def test_organisations_and_records(app, client, session, token):
@@ -62,28 +47,27 @@ def test_organisations_and_records(app, client, session, token):
     sme = make_org(session, name="Elmina Fish", kind="sme", parent=eo, size_band="small")
     person = make_user(session, org=sme, sex="female", name="Adjoa Boateng")
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         record_completion(s, s.get(type(person), person.id), item_type="course", item_id=1, item_key="essentials",
                           item_version=2, item_title="Essentials", language="en", score=90.0, issuer="Alliance 8.7 Learning")
         s.commit()
-    r = client.get("/api/v1/organisations", headers=auth(token))
+    r = client.get("/api/v1/organisations", headers=api_headers(token))
     by_name = {o["name"]: o for o in r.json["organisations"]}
     assert by_name["Elmina Fish"]["completion_records"] == 1 and by_name["GEA"]["completion_records"] == 0
     assert by_name["GEA"]["sectors"] == ["cocoa", "fishing"] and by_name["Elmina Fish"]["parent_id"] == eo.id
-    records = client.get(f"/api/v1/organisations/{sme.id}/records", headers=auth(token)).json["records"]
+    records = client.get(f"/api/v1/organisations/{sme.id}/records", headers=api_headers(token)).json["records"]
     assert len(records) == 1 and records[0]["sex"] == "female" and records[0]["parent_organisation_kind"] == "employers_organisation"
     assert "Adjoa" not in str(records)  # pseudonymous
-    missing = client.get("/api/v1/organisations/99999/records", headers=auth(token))
+    missing = client.get("/api/v1/organisations/99999/records", headers=api_headers(token))
     assert missing.status_code == 404 and missing.json["error"] == "not_found"
-    export = client.get("/api/v1/exports/completions.csv", headers=auth(token))
+    export = client.get("/api/v1/exports/completions.csv", headers=api_headers(token))
     rows = list(csv.DictReader(io.StringIO(export.data.decode())))
     assert len(rows) == 1 and rows[0]["item_key"] == "essentials" and rows[0]["organisation_id"] == str(sme.id)
     assert "Adjoa" not in export.data.decode()
 
 
 def test_unknown_api_path_is_a_json_404(client, token):
-    r = client.get("/api/v1/nothing-here", headers=auth(token))
+    r = client.get("/api/v1/nothing-here", headers=api_headers(token))
     assert r.status_code == 404 and r.is_json
 
 
@@ -101,7 +85,7 @@ def test_openapi_document_validates_and_lists_every_endpoint(app, client):
 
 
 def test_metrics_endpoint_shape_and_errors(client, token):
-    r = client.get("/api/v1/metrics?from=2026-01-01&to=2026-12-31", headers=auth(token))
+    r = client.get("/api/v1/metrics?from=2026-01-01&to=2026-12-31", headers=api_headers(token))
     assert r.status_code == 200
     body = r.json
     assert set(body) >= {"workshops", "courses", "organisations", "data_quality"}
@@ -112,7 +96,7 @@ def test_metrics_endpoint_shape_and_errors(client, token):
                          ("from=2026-01-01&to=2026-12-31&country=Ghana", "country"),
                          ("from=2026-01-01&to=2026-12-31&sector=gold", "sector"),
                          ("from=2026-01-01&to=2026-12-31&colour=red", "unknown")]:
-        bad = client.get(f"/api/v1/metrics?{query}", headers=auth(token))
+        bad = client.get(f"/api/v1/metrics?{query}", headers=api_headers(token))
         assert bad.status_code == 400 and bad.json["error"] == "invalid_parameters" and field in bad.json["detail"], query
 
 
@@ -121,7 +105,7 @@ def test_metrics_response_matches_its_schema(client, token):
 
     doc = client.get("/api/v1/openapi.json").json
     schema = {**doc["components"]["schemas"]["Metrics"], "components": doc["components"]}
-    body = client.get("/api/v1/metrics?from=2026-01-01&to=2026-12-31", headers=auth(token)).json
+    body = client.get("/api/v1/metrics?from=2026-01-01&to=2026-12-31", headers=api_headers(token)).json
     resolver_doc = {"components": doc["components"], **schema}
     jsonschema.validate(body, resolver_doc)
 
@@ -135,16 +119,15 @@ def test_courses_workshops_and_registrations_export(app, client, session, token)
     a = make_user(session, sex="female", name="Rosa Quispe")
     b = make_user(session)
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         for person in (a, b):
             booking.register(s, run.id, s.get(type(person), person.id), stakeholder_category="supplier")
         s.commit()
-    courses = client.get("/api/v1/courses", headers=auth(token)).json["courses"]
+    courses = client.get("/api/v1/courses", headers=api_headers(token)).json["courses"]
     assert [c["slug"] for c in courses] == ["essentials"] and courses[0]["version"] == 1
-    runs = client.get("/api/v1/workshops", headers=auth(token)).json["workshops"]
+    runs = client.get("/api/v1/workshops", headers=api_headers(token)).json["workshops"]
     assert runs[0]["id"] == run.id and runs[0]["confirmed"] == 1 and len(runs[0]["sessions"]) == 2
-    export = client.get("/api/v1/exports/registrations.csv", headers=auth(token)).data.decode()
+    export = client.get("/api/v1/exports/registrations.csv", headers=api_headers(token)).data.decode()
     rows = list(csv.DictReader(io.StringIO(export)))
     assert [(r["status"], r["sex"]) for r in rows] == [("confirmed", "female"), ("waitlisted", "not_recorded")]
     assert "Rosa" not in export

@@ -5,13 +5,12 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from lms.accounts.models import User
 from lms.jobs import Job
 from lms.mail import OutboxMessage, queue_mail
 from lms.orgs.models import Membership, Organisation
-from tests.conftest import make_test_app
+from tests.support.app import make_test_app
 from tests.factories import make_org, make_user
 
 DEMO_COUNTRIES = {"CI", "GH", "CD", "PE", "BR", "UZ", "TH"}
@@ -118,15 +117,6 @@ def test_user_create_manager_needs_org(app, runner, session):
     assert _count(session, User) == 0
 
 
-@pytest.fixture
-def cheap_hashes(monkeypatch):
-    """The demo hashes ~60 passwords; a cheap method keeps the test fast."""
-    import lms.accounts.models as models
-
-    monkeypatch.setattr(models, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def test_demo_loads_once(app, runner, session, auth, cheap_hashes):
     from lms import demo
 
@@ -149,6 +139,9 @@ def test_demo_loads_once(app, runner, session, auth, cheap_hashes):
     ))
     assert DEMO_COUNTRIES <= countries
 
+    # The demo's organisations can be found accents and case aside.
+    assert session.scalar(select(Organisation.name).where(Organisation.search_name.contains("cooperative agricole"))
+                          ) == "Coopérative Agricole Ahoutoué"
     counts = {m.__name__: _count(session, m) for m in (User, Organisation, Membership)}
     assert counts["User"] > 20 and counts["Organisation"] > len(DEMO_COUNTRIES) * 2
 

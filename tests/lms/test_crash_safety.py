@@ -14,7 +14,6 @@ the app serves again after each crash.
 from __future__ import annotations
 
 import http.client
-import http.cookiejar
 import os
 import re
 import signal
@@ -38,6 +37,7 @@ from lms.mail import OutboxMessage
 from lms.records.models import CompletionRecord
 from workshops.models import Registration, WorkshopRun
 from tests.factories import PASSWORD, make_course, make_org, make_run, make_series, make_user
+from tests.support.net import cookie_opener, csrf_token_in, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARNERS, RUNS, CAPACITY, CLIENT_THREADS = 36, 8, 5, 6
@@ -49,12 +49,6 @@ QUESTIONS = [
     ("short_text", "Name the UN protocol that defines trafficking in persons.",
      {"accepted": ["Palermo Protocol", "Palermo"], "case_sensitive": False}),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _alive_children(pid: int) -> set[int]:
@@ -85,7 +79,7 @@ class Gunicorn:
     """gunicorn on a fixed port, started the same way as in the concurrency test."""
 
     def __init__(self, database_url: str, log_path: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         self.log_path = log_path
@@ -166,14 +160,6 @@ class Gunicorn:
             self.log.close()
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-    def http_error_302(self, req, fp, code, msg, headers):
-        return fp
-
-
 class CutOff(Exception):
     """The request got no answer: the connection was refused, reset or closed."""
 
@@ -183,8 +169,7 @@ class Browser:
 
     def __init__(self, server: Gunicorn, user_id: int, email: str):
         self.server, self.user_id, self.email = server, user_id, email
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
+        self.opener = cookie_opener()
         self.csrf = None
 
     def request(self, path: str, data: dict | None = None) -> tuple[int, str, str]:
@@ -200,7 +185,7 @@ class Browser:
     def fetch_token(self, path: str) -> str:
         status, _, page = self.request(path)
         assert status == 200, (path, status)
-        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        return csrf_token_in(page)
 
     def login(self) -> None:
         token = self.fetch_token("/account/login")

@@ -7,7 +7,6 @@ from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import and_, func, or_, select
-from werkzeug.security import generate_password_hash
 
 from courses.models import Enrolment, QuizAttempt
 from lms.accounts.models import User
@@ -15,15 +14,13 @@ from lms.content import import_all
 from lms.demo_large import LARGE_DOMAIN, LargeDemoError, generate
 from lms.metrics.definitions import Period, compute
 from lms.orgs.models import Membership, Organisation
+from lms.orgs.search import search_key
 from lms.records.models import CompletionRecord
 from workshops.models import Attendance, Registration, RunSession, WorkshopRun
+from tests.support.content import quiet
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
 MODELS = (Organisation, User, CompletionRecord, WorkshopRun, Registration)
-
-
-def _quiet(*_args, **_kwargs):
-    pass
 
 
 def _counts(session) -> dict:
@@ -31,36 +28,24 @@ def _counts(session) -> dict:
     return {m.__name__: session.scalar(select(func.count()).select_from(m)) for m in MODELS}
 
 
-@pytest.fixture
-def content(app, session):
-    with app.app_context():
-        import_all(session, echo=_quiet)
-    session.commit()
-
-
-@pytest.fixture
-def cheap_hashes(monkeypatch):
-    import lms.accounts.models as models
-
-    monkeypatch.setattr(models, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
-def test_counts_are_exact_and_add_to_what_exists(session, content, cheap_hashes):
+def test_counts_are_exact_and_add_to_what_exists(session, shipped_content, cheap_hashes):
     before = _counts(session)
-    generate(session, organisations=20, learners=200, records=10, runs=8, registrations=60, echo=_quiet, now=NOW)
+    generate(session, organisations=20, learners=200, records=10, runs=8, registrations=60, echo=quiet, now=NOW)
     session.commit()
     first = _counts(session)
     assert {k: first[k] - before[k] for k in first} == {
         "Organisation": 20, "User": 200, "CompletionRecord": 10, "WorkshopRun": 8, "Registration": 60}
     # A second call adds as many again, with other people (no clash of emails or keys).
-    generate(session, organisations=20, learners=200, records=10_000, runs=30, registrations=400, echo=_quiet,
+    generate(session, organisations=20, learners=200, records=10_000, runs=30, registrations=400, echo=quiet,
              now=NOW)
     session.commit()
     second = _counts(session)
     assert {k: second[k] - first[k] for k in second} == {
         "Organisation": 20, "User": 200, "CompletionRecord": 10_000, "WorkshopRun": 30, "Registration": 400}
     assert session.scalar(select(func.count()).where(User.email.like(f"%@{LARGE_DOMAIN}"))) == 400
+    # Bulk-inserted organisations can be found like any other (accents and case aside).
+    assert [(name, key) for name, key in session.execute(select(Organisation.name, Organisation.search_name))
+            if key != search_key(name)] == []
     # Both kinds of completion, one revoked, every code unique: the figures the sizes and
     # the default seed give, the same on both backends.
     kinds = dict(session.execute(select(CompletionRecord.item_type, func.count()).group_by(CompletionRecord.item_type)).all())
@@ -72,8 +57,8 @@ def test_counts_are_exact_and_add_to_what_exists(session, content, cheap_hashes)
                           .where(User.email.like(f"%@{LARGE_DOMAIN}"))) == 2
 
 
-def test_snapshots_are_those_of_the_moment(session, content):
-    generate(session, organisations=30, learners=300, records=3000, runs=20, registrations=300, echo=_quiet, now=NOW)
+def test_snapshots_are_those_of_the_moment(session, shipped_content):
+    generate(session, organisations=30, learners=300, records=3000, runs=20, registrations=300, echo=quiet, now=NOW)
     session.commit()
     r, u = CompletionRecord, User
     org = Organisation.__table__.alias("org")
@@ -140,8 +125,8 @@ def test_snapshots_are_those_of_the_moment(session, content):
                           .where(r.completed_at < u.created_at)) == 0
 
 
-def test_metrics_are_the_figures_the_seed_gives(app, session, content):
-    generate(session, organisations=30, learners=300, records=600, runs=20, registrations=300, echo=_quiet, now=NOW)
+def test_metrics_are_the_figures_the_seed_gives(app, session, shipped_content):
+    generate(session, organisations=30, learners=300, records=600, runs=20, registrations=300, echo=quiet, now=NOW)
     session.commit()
     with app.app_context():
         figures = compute(session, Period(date(2025, 3, 1), date(2026, 3, 1)))
@@ -174,7 +159,7 @@ SEX_BREAKDOWNS = {
 
 def test_the_same_seed_gives_the_same_data(tmp_path):
     from lms.db import Base
-    from tests.conftest import make_test_app
+    from tests.support.app import make_test_app
 
     def dataset(name):
         app = make_test_app(f"sqlite:///{tmp_path / name}")
@@ -182,9 +167,9 @@ def test_the_same_seed_gives_the_same_data(tmp_path):
         Base.metadata.create_all(engine)
         with app.extensions["lms"].sessionmaker() as s:
             with app.app_context():
-                import_all(s, echo=_quiet)
+                import_all(s, echo=quiet)
             generate(s, organisations=15, learners=80, records=120, runs=6, registrations=40, seed=5,
-                     echo=_quiet, now=NOW)
+                     echo=quiet, now=NOW)
             s.commit()
             rows = [s.execute(select(*cols).order_by(*cols)).all() for cols in (
                 (User.email, User.name, User.sex, User.country, User.person_key, User.created_at),
@@ -201,7 +186,7 @@ def test_the_same_seed_gives_the_same_data(tmp_path):
 
 def test_without_content_it_says_what_to_do(session):
     with pytest.raises(LargeDemoError, match="lms init"):
-        generate(session, organisations=5, learners=10, records=5, runs=0, registrations=0, echo=_quiet)
+        generate(session, organisations=5, learners=10, records=5, runs=0, registrations=0, echo=quiet)
 
 
 @pytest.mark.parametrize("sizes, message", [
@@ -212,10 +197,10 @@ def test_without_content_it_says_what_to_do(session):
 def test_impossible_sizes_are_refused(session, sizes, message):
     arguments = {"organisations": 5, "learners": 10, "records": 0, "runs": 0, "registrations": 0, **sizes}
     with pytest.raises(ValueError, match=message):
-        generate(session, echo=_quiet, **arguments)
+        generate(session, echo=quiet, **arguments)
 
 
-def test_the_command(app, runner, session, content, cheap_hashes):
+def test_the_command(app, runner, session, shipped_content, cheap_hashes):
     from lms import demo
 
     args = ["lms", "demo", "--scale", "large", "--organisations", "12", "--learners", "60", "--records", "40",
@@ -242,7 +227,7 @@ def test_the_command(app, runner, session, content, cheap_hashes):
     assert refused.exit_code == 2 and "huge" in refused.output
 
 
-def test_the_command_refuses_sizes_that_cannot_fit(app, runner, session, content, cheap_hashes):
+def test_the_command_refuses_sizes_that_cannot_fit(app, runner, session, shipped_content, cheap_hashes):
     result = runner.invoke(args=["lms", "demo", "--scale", "large", "--organisations", "3", "--learners", "2",
                                  "--records", "0", "--runs", "1", "--registrations", "5"])
     assert result.exit_code == 1

@@ -12,6 +12,7 @@ from lms import LMS
 from lms.db import Base
 from lms.orgs.models import Membership
 from tests.factories import make_org, make_user
+from tests.support.accounts import login
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_signup_login_and_organisation_pages_under_prefix(host):
     assert client.post(f"/learn/organisations/{eo.id}/join").location == "/learn/organisations/mine"
     client.post("/learn/account/logout")
 
-    client.post("/learn/account/login", data={"email": "manager@example.org", "password": "correct horse battery"})
+    login(client, "manager@example.org", at="/learn/account/login")
     members = client.get(f"/learn/organisations/{eo.id}/members").data.decode()
     pending_id = re.search(r'action="/learn/organisations/memberships/(\d+)/approve"', members).group(1)
     assert client.post(f"/learn/organisations/memberships/{pending_id}/approve").status_code == 302
@@ -81,7 +82,7 @@ def test_unknown_lms_page_gets_the_lms_404(host):
 
 
 def test_several_apps_in_one_process_share_no_duplicates(database_url):
-    from tests.conftest import make_test_app
+    from tests.support.app import make_test_app
 
     apps = [make_test_app(database_url) for _ in range(3)]
     for app in apps:
@@ -106,7 +107,7 @@ class Note(HostBase):
 
 
 def test_two_apps_with_different_features_show_different_menus_routes_and_metrics(database_url, backend):
-    from tests.conftest import make_test_app
+    from tests.support.app import make_test_app
 
     full = make_test_app(database_url)
     bare = make_test_app(database_url, LMS_FEATURES=())

@@ -4,12 +4,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from lms.accounts.models import AuditEntry, User
-from lms.db import get_session
 from lms.jobs import Job
 from lms.mail import OutboxMessage
 from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
 from tests.factories import make_org, make_run, make_user
+from tests.support.db import writing
+from tests.support.accounts import login
 from workshops.services import registration as booking
 from workshops.models import Registration
 
@@ -20,8 +21,7 @@ def test_erasure_keeps_anonymous_records(app, client, session):
     person = make_user(session, email="ama@example.org", name="Ama Owusu", org=org, sex="female", country="GH")
     run = make_run(session)
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         ama = s.get(User, person.id)
         record = record_completion(s, ama, item_type="course", item_id=1, item_key="essentials", item_version=1,
                                    item_title="Due diligence essentials", issuer="Alliance 8.7 Learning")
@@ -33,7 +33,7 @@ def test_erasure_keeps_anonymous_records(app, client, session):
     hers = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.to_addr == "ama@example.org"))
     assert hers >= 1  # her booking confirmation, not sent yet
 
-    client.post("/account/login", data={"email": "sec@example.org", "password": "correct horse battery"})
+    login(client, "sec@example.org")
     assert client.post(f"/admin/users/{person.id}/erase", data={}).status_code == 200  # not confirmed
     assert client.post(f"/admin/users/{person.id}/erase", data={"confirm": "yes"}).status_code == 302
 
@@ -58,5 +58,5 @@ def test_erasure_keeps_anonymous_records(app, client, session):
     response = client.get(f"/records/verify/{code}")
     assert response.status_code == 200 and "Ama Owusu" not in response.data.decode()
     client.post("/account/logout")
-    r = client.post("/account/login", data={"email": "ama@example.org", "password": "correct horse battery"})
+    r = login(client, "ama@example.org")
     assert "not right" in r.data.decode()

@@ -48,6 +48,7 @@ from workshops.forms import EvaluationForm, SelfCheckInForm
 from workshops.forms import CancelRunForm, RegisterForm, RunForm, SeriesForm
 from workshops.models import Attendance, Registration
 from tests.factories import PASSWORD, make_course, make_join_request, make_org, make_run, make_series, make_user
+from tests.support.accounts import login
 
 #: Examples per route and backend; routes with big forms get ``weight`` times as many.
 EXAMPLES = {"sqlite": 24, "postgres": 14}
@@ -573,8 +574,7 @@ def fuzz_route(app, session, world, backend, endpoint):
         if target.actor is not None:
             session.execute(delete(LoginAttempt))
             session.commit()
-            assert client.post("/account/login", data={"email": target.actor.email, "password": PASSWORD}
-                               ).status_code == 302, f"cannot log in as {target.actor.email}"
+            assert login(client, target.actor).status_code == 302, f"cannot log in as {target.actor.email}"
         submission = draw_submission(data.draw, target)
         before = fingerprint(engine)
         form, files = _encode(submission)
@@ -629,7 +629,7 @@ def test_numbers_beyond_the_database_in_links_are_not_found(app, backend, sessio
 
     admin = make_user(session, role="secretariat")
     session.commit()
-    assert client.post("/account/login", data={"email": admin.email, "password": PASSWORD}).status_code == 302
+    assert login(client, admin).status_code == 302
     state = app.extensions["lms"]
     adapter = app.url_map.bind("localhost")
     tried = 0

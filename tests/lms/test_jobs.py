@@ -21,23 +21,15 @@ from lms.jobs import Job, JobKind, PermanentError, Worker, enqueue, retry_delay
 from lms.mail import OutboxMessage, queue_mail
 from lms.orgs.services import request_to_join
 from tests.factories import make_org, make_user
-from tests.lms.test_mail import Inbox, SMTPServer
+from tests.support.threads import all_at_once
+from tests.support.smtp import Inbox, smtp_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def smtp_server():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app_config(smtp_server):
-    return {"LMS_MAIL_BACKEND": "smtp", "LMS_MAIL_SERVER": "127.0.0.1", "LMS_MAIL_PORT": smtp_server.port,
-            "LMS_MAIL_SENDER": "Alliance 8.7 Learning <no-reply@lms.test>"}
+    return smtp_config(smtp_server)
 
 
 def _queue(app, session, n: int) -> list[int]:
@@ -243,22 +235,7 @@ def test_a_message_that_cannot_be_built_is_retried_and_the_rest_go_out(app, sess
 
 
 def test_periodic_jobs_are_scheduled_once_by_racing_workers(app):
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def start():
-        try:
-            barrier.wait(10)
-            Worker(app).schedule_periodic()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
+    all_at_once(4, lambda: Worker(app).schedule_periodic())
     assert Counter(j.kind for j in _jobs(app)) == Counter({"workshops.reminders": 1, "lms.prune_jobs": 1})
 
 

@@ -5,21 +5,20 @@ The worker itself (processes, crashes, bad jobs) is tested in test_jobs.py.
 """
 from __future__ import annotations
 
-import email
 import socket
 import threading
 from collections import Counter
 from datetime import timedelta
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from lms.db import utcnow
 from lms.jobs import Job, Worker
 from lms.mail import Attachment, OutboxMessage, mail_config, queue_mail
 from tests.factories import make_org, make_user
+from tests.support.threads import all_at_once
+from tests.support.smtp import smtp_config
 
 ICS = (
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Alliance 8.7//LMS//EN\r\n"
@@ -29,64 +28,9 @@ ICS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every message it receives, parsed."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-        with self._lock:
-            self.messages.append(parsed)
-            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        return "250 Message accepted for delivery"
-
-    def message_ids(self) -> Counter:
-        with self._lock:
-            return Counter(m["Message-ID"] for m in self.messages)
-
-
-class SMTPServer:
-    def __init__(self):
-        self.port = _free_port()
-        self.inbox = Inbox()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
-@pytest.fixture
-def smtp_server():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def app_config(smtp_server):
-    return {
-        "LMS_MAIL_BACKEND": "smtp",
-        "LMS_MAIL_SERVER": "127.0.0.1",
-        "LMS_MAIL_PORT": smtp_server.port,
-        "LMS_MAIL_SENDER": "Alliance 8.7 Learning <no-reply@lms.test>",
-    }
+    return smtp_config(smtp_server)
 
 
 def _queue(app, session, n=1, attachments=None):
@@ -198,23 +142,7 @@ def test_server_down_then_up_loses_nothing_and_sends_nothing_twice(app, session,
 
 def test_two_workers_deliver_each_message_exactly_once(app, session, smtp_server):
     _, ids = _queue(app, session, n=20)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            results.append(deliver(app))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    assert errors == []
+    results = all_at_once(2, lambda: deliver(app))
 
     assert sum(r["done"] for r in results) == 20
     assert all(r["retry"] == 0 and r["failed"] == 0 for r in results)

@@ -50,6 +50,50 @@ def test_tables_with_alignment_as_classes():
     assert not any("style" in a for _, a in tags)
 
 
+def test_table_cells_name_their_column():
+    """On a phone a table becomes one card per row; each cell says which column it is."""
+    tags = parse(render_markdown("| Step | What it means |\n|---|---|\n| 1 | Embed **policy** |\n| 2 | |\n"))
+    assert [a.get("data-label") for t, a in tags if t == "td"] == ["Step", "What it means", "Step", "What it means"]
+    assert not any("data-label" in a for t, a in tags if t == "th")
+
+
+SOURCES = """Text.
+
+## Sources
+
+- *ILO Indicators of Forced Labour* (2012), ILO. https://www.ilo.org/indicators.
+- UK Modern Slavery Act 2015, section 54, as published at https://legislation.gov.uk/ukpga/2015/30 (summary: https://example.org/s)
+- EU Forced Labour Regulation: Regulation (EU) 2024/3015.
+- [Already a link](https://example.org/a), its publisher.
+
+## After
+"""
+
+
+def test_a_sources_section_is_collapsed_with_titles_as_links():
+    html = str(render_markdown(SOURCES))
+    tags = parse(html)
+    names = [t for t, _ in tags]
+    assert names.index("details") < names.index("summary") < names.index("h2") < names.index("ul")
+    assert ("details", {"class": "sources"}) in tags and ("h2", {"id": "sources"}) in tags
+    assert html.index("</details>") < html.index('<h2 id="after">')
+    links = re.findall(r'<a href="([^"]+)"[^>]*>(.*?)</a>', html)
+    assert links == [
+        ("https://www.ilo.org/indicators", "<em>ILO Indicators of Forced Labour</em>"),  # the title, not the address
+        ("https://legislation.gov.uk/ukpga/2015/30", "UK Modern Slavery Act 2015"),  # the words before the comma
+        ("https://example.org/s", "example.org"),  # a second address: named by its site
+        ("https://example.org/a", "Already a link"),
+    ]
+    assert "(2012), ILO. ilo.org.</li>" in html  # the first address by its site's name, outside the link
+    assert "Regulation (EU) 2024/3015.</li>" in html  # no address: unchanged
+
+
+def test_a_sources_heading_in_another_language_and_other_sections_untouched():
+    assert "<details" in str(render_markdown("## Fuentes\n\n- *Título*, OIT. https://www.ilo.org/es\n"))
+    html = str(render_markdown("## Reading\n\n- *Title*, ILO. https://www.ilo.org/x\n"))
+    assert "<details" not in html and "<a " not in html
+
+
 def test_footnotes():
     html = str(render_markdown("Forced labour[^ilo] is measured.\n\n[^ilo]: ILO, Global Estimates 2022.\n"))
     tags = parse(html)

@@ -2,7 +2,6 @@
 by hand beside each scenario. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import itertools
 import secrets
 from datetime import date, datetime, timezone
 
@@ -12,10 +11,9 @@ from sqlalchemy import event
 from lms.metrics.definitions import Filters, Period, compute
 from lms.records.models import CompletionRecord
 
-from ..factories import make_course, make_org, make_run, make_user
+from ..factories import make_course, make_org, make_record, make_run, make_user
 
 JANUARY = Period(date(2025, 1, 1), date(2025, 1, 31))
-_codes = itertools.count(1)
 
 
 def at(*args) -> datetime:
@@ -30,22 +28,6 @@ def orgs(by_kind: dict) -> dict:
     return {"total": sum(by_kind.values()), "by_kind": by_kind}
 
 
-def record(session, org, completed_at, *, person=None, sex=None, country="GH", item_type="course",
-           item_key="c1", language="en", **fields) -> CompletionRecord:
-    parent = org.parent if org else None
-    values = dict(
-        user_id=None, person_key=person or secrets.token_hex(8), person_name=None, sex=sex, country=country,
-        organisation_id=org.id if org else None, organisation_kind=org.kind if org else None,
-        organisation_name=org.name if org else None,
-        parent_organisation_id=parent.id if parent else None, parent_organisation_kind=parent.kind if parent else None,
-        item_type=item_type, item_id=1, item_key=item_key, item_title=item_key, language=language,
-        completed_at=completed_at, certificate_code=f"C{next(_codes):08d}", issuer="Alliance 8.7")
-    rec = CompletionRecord(**(values | fields))
-    session.add(rec)
-    session.flush()
-    return rec
-
-
 @pytest.fixture
 def records(session):
     eo = make_org(session, kind="employers_organisation", sectors=("cocoa",))
@@ -53,14 +35,14 @@ def records(session):
     partner = make_org(session, kind="ngo", country="CI", sectors=("mining",), is_alliance_partner=True)
     sme_under_ngo = make_org(session, kind="sme", parent=partner, sectors=("cocoa",))
     elsewhere = make_org(session, kind="government")
-    record(session, sme, at(2025, 1, 10, 12), sex="female", item_key="c1")
-    record(session, eo, at(2025, 1, 31, 23, 59, 59), sex="male", item_key="c1")  # last second: in
-    record(session, partner, at(2025, 1, 1), sex="other", country="CI", item_type="workshop", item_key="s1",
-           language="fr")  # first second: in
-    record(session, sme_under_ngo, at(2025, 1, 15), sex=None, item_key="c2", language="fr",
-           revoked_at=at(2025, 1, 20))  # revoked later: still a completion and an issued certificate
-    record(session, elsewhere, at(2025, 2, 1), sex="female")  # next day: out
-    record(session, elsewhere, at(2024, 12, 31, 23, 59, 59), sex="male")  # day before: out
+    make_record(session, sme, at(2025, 1, 10, 12), sex="female", item_key="c1")
+    make_record(session, eo, at(2025, 1, 31, 23, 59, 59), sex="male", item_key="c1")  # last second: in
+    make_record(session, partner, at(2025, 1, 1), sex="other", country="CI", item_type="workshop", item_key="s1",
+                language="fr")  # first second: in
+    make_record(session, sme_under_ngo, at(2025, 1, 15), sex=None, item_key="c2", language="fr",
+                revoked_at=at(2025, 1, 20))  # revoked later: still a completion and an issued certificate
+    make_record(session, elsewhere, at(2025, 2, 1), sex="female")  # next day: out
+    make_record(session, elsewhere, at(2024, 12, 31, 23, 59, 59), sex="male")  # day before: out
     session.commit()
     return {"eo": eo, "sme": sme, "partner": partner}
 
@@ -89,9 +71,10 @@ def test_single_day_period(session, records):
     (Filters(sector="cocoa"), split(3, female=1, male=1, not_recorded=1), split(0),
      {"employers_organisation": 1, "sme": 2}),
     (Filters(org_kind="sme"), split(2, female=1, not_recorded=1), split(0), {"sme": 2}),
-    # the course filter narrows course records only; the workshop record stays
+    # the course filter narrows course records; the workshop completions, which belong to
+    # no course, stay as they are, but reach only counts the course's records
     (Filters(course="c1"), split(2, female=1, male=1), split(1, other=1),
-     {"employers_organisation": 1, "ngo": 1, "sme": 1}),
+     {"employers_organisation": 1, "sme": 1}),
     (Filters(language="fr"), split(1, not_recorded=1), split(1, other=1), {"ngo": 1, "sme": 1}),
 ])
 def test_record_filters(session, records, filters, completions, workshop_completions, reached):
@@ -99,6 +82,37 @@ def test_record_filters(session, records, filters, completions, workshop_complet
     assert m["courses.completions"] == completions
     assert m["workshops.participants_completed"] == workshop_completions
     assert m["organisations.reached"] == orgs(reached)
+
+
+def test_under_a_course_filter_certificates_and_reach_are_that_courses(session, records):
+    """Certificates and reach mix every kind of record; under a course filter they count
+    that course's records only (lms/metrics/definitions.py says why), so none of the
+    workshop's certificate, organisation or person is reported under a course."""
+    every = compute(session, JANUARY, Filters())
+    assert every["records.certificates_issued"]["total"] == 4  # three course records, one workshop's
+    m = compute(session, JANUARY, Filters(course="c1"))
+    assert m["records.certificates_issued"] == split(2, female=1, male=1) == m["courses.completions"]
+    assert m["courses.certificates_issued"] == m["records.certificates_issued"]
+    assert m["organisations.reached"] == orgs({"employers_organisation": 1, "sme": 1})  # not the NGO's workshop
+    assert m["organisations.alliance_partners_engaged"] == orgs({})
+    assert m["data_quality.sex_recorded_share"] == 1.0  # c1's two people, both recorded
+    # the workshop figures belong to no course: they stay as they are, and say so
+    assert m["workshops.participants_completed"] == every["workshops.participants_completed"]
+    m = compute(session, JANUARY, Filters(course="c2"))
+    assert m["records.certificates_issued"] == split(1, not_recorded=1)  # revoked later: still issued
+    assert compute(session, JANUARY, Filters(course="nothing"))["records.certificates_issued"] == split(0)
+
+
+def test_which_figures_the_course_filter_narrows(app):
+    from lms.metrics.definitions import narrowed_by_course
+
+    registry = app.extensions["lms"].registry
+    narrowed = narrowed_by_course(registry)
+    assert {"courses.completions", "courses.enrolments", "courses.knowledge_gain", "courses.certificates_issued",
+            "records.certificates_issued", "organisations.reached", "organisations.smes_reached_via_eos",
+            "organisations.alliance_partners_engaged", "data_quality.sex_recorded_share"} <= narrowed
+    assert not {key for key in narrowed if key.startswith("workshops.")}
+    assert {key for key in registry.metrics if key.startswith("workshops.")} == set(registry.metrics) - narrowed
 
 
 def test_moved_and_erased_people_keep_their_counts(app, session):
@@ -197,10 +211,12 @@ def test_workshop_filters(session, workshops):
     assert m["workshops.participants_registered"] == split(2, female=2)
     m = compute(session, JANUARY, Filters(sector="mining"))
     assert m["workshops.participants_attended"] == split(1, not_recorded=1)
-    # the course filter does not narrow workshop metrics
+    # the course filter does not narrow workshop metrics, but attendance reaches no one
+    # under it (an attended session belongs to no course)
     m = compute(session, JANUARY, Filters(course="no-such-course"))
     assert m["workshops.runs_held"] == 1
     assert m["workshops.participants_attended"] == split(2, female=1, not_recorded=1)
+    assert m["organisations.reached"] == orgs({}) and m["data_quality.sex_recorded_share"] is None
 
 
 # -- courses ---------------------------------------------------------------------
@@ -292,7 +308,7 @@ def _dataset(session, scale):
     course = make_course(session, slug=f"course-{scale}", pretest=True)
     for i in range(scale):
         org = make_org(session, kind="sme", parent=make_org(session))
-        record(session, org, at(2025, 1, 1 + i % 28), sex=("female", "male", None)[i % 3])
+        make_record(session, org, at(2025, 1, 1 + i % 28), sex=("female", "male", None)[i % 3])
         run = make_run(session, host=org, starts=at(2025, 1, 1 + i % 28), sessions=2)
         run.sessions[0].attendance_taken_at = at(2025, 1, 28)
         _register(session, run, "confirmed", "female", org, attended=[run.sessions[0]])

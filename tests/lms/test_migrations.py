@@ -148,3 +148,36 @@ def test_0008_gives_every_unsent_message_its_job(engine):
         ("p3@example.org", "failed", 12, "550 no such user"),
         ("p4@example.org", "sent", 0, None),  # how many tries a sent message took is not kept
     ]
+
+
+def test_0009_writes_every_organisations_search_name(engine):
+    """The search name of each existing organisation is written from its name, as the
+    application writes it; the table is altered in place, so nothing that cascades from
+    it (sectors, memberships) goes; downgrading drops the column and its index only."""
+    from lms.orgs.search import search_key
+
+    migrate.upgrade(engine, "0008")
+    names = ["Coopérative Agricole Ahoutoué", "CGECI", "Cafés São Paulo Ltda", "Nuñez & Hijos S.A.C.", "!!"]
+    with engine.begin() as conn:
+        for n, name in enumerate(names, 1):
+            conn.execute(text("INSERT INTO lms_organisations (id, name, kind, country, is_alliance_partner, status, "
+                              "created_at) VALUES (:id, :name, 'sme', 'CI', false, 'active', '2026-12-01 08:00:00')"),
+                         {"id": n, "name": name})
+            conn.execute(text("INSERT INTO lms_organisation_sectors (organisation_id, sector) VALUES (:id, 'cocoa')"),
+                         {"id": n})
+    migrate.upgrade(engine, "0009")
+    with engine.connect() as conn:
+        got = conn.execute(text("SELECT name, search_name FROM lms_organisations ORDER BY id")).all()
+        assert conn.scalar(text("SELECT COUNT(*) FROM lms_organisation_sectors")) == len(names)
+    assert [tuple(r) for r in got] == [
+        ("Coopérative Agricole Ahoutoué", "cooperative agricole ahoutoue"), ("CGECI", "cgeci"),
+        ("Cafés São Paulo Ltda", "cafes sao paulo ltda"), ("Nuñez & Hijos S.A.C.", "nunez hijos sac"), ("!!", "")]
+    assert all(key == search_key(name) for name, key in got)
+    assert "ix_lms_organisations_search_name" in {i["name"] for i in inspect(engine).get_indexes("lms_organisations")}
+    migrate.check(engine)
+
+    migrate.downgrade(engine, "0008")
+    assert "search_name" not in {c["name"] for c in inspect(engine).get_columns("lms_organisations")}
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT COUNT(*) FROM lms_organisations")) == len(names)
+        assert conn.scalar(text("SELECT COUNT(*) FROM lms_organisation_sectors")) == len(names)

@@ -23,7 +23,6 @@ import copy
 import json
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 
 import pytest
@@ -34,12 +33,15 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from lms.api import create_token
-from lms.db import get_session, utcnow
+from lms.db import utcnow
 from lms.records.services import record_completion
 from tests.factories import make_course, make_org, make_run, make_user
+from tests.support.api import api_headers
+from tests.support.db import writing
+from tests.support.net import serving
 
 API = "/api/v1"
 #: the checks every run applies; ``ignored_auth`` also resends each request without the
@@ -72,8 +74,7 @@ def seeded(app, session):
     run = make_run(session, capacity=4, host=eo, starts=utcnow().replace(microsecond=0) - timedelta(days=10))
     make_run(session, capacity=10, host=partner)
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         for n, person in enumerate(people):
             user = s.get(type(person), person.id)
             record_completion(s, user, item_type="course", item_id=course.id, item_key="dd-essentials",
@@ -92,12 +93,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 @pytest.fixture
 def live_server(app, seeded):
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(app, request_handler=_QuietHandler) as base:
+        yield base
 
 
 def schemathesis_run(tmp_path, location, *, base_url=None, token=None, checks=CHECKS,
@@ -194,7 +191,7 @@ def test_real_rows_conform_to_the_document(app, seeded):
     """Every operation once on data that exists, records of every organisation included,
     through schemathesis' Python API and the same checks."""
     schema = schemathesis.openapi.from_wsgi(f"{API}/openapi.json", app)
-    headers = {"Authorization": f"Bearer {seeded['token']}"}
+    headers = api_headers(seeded['token'])
     fixed = {"GET /metrics": [{"query": {"from": "2000-01-01", "to": "2100-12-31"}}],
              "GET /organisations/{id}/records": [{"path_parameters": {"id": i}}
                                                  for i in seeded["with_records"] + seeded["without_records"]]}
@@ -216,10 +213,10 @@ def test_real_rows_conform_to_the_document(app, seeded):
 
 @pytest.mark.parametrize("org_id", ["0", str(2**31), str(2**63), "9" * 40])
 def test_organisation_ids_out_of_range_are_a_json_404(client, seeded, org_id):
-    r = client.get(f"{API}/organisations/{org_id}/records", headers={"Authorization": f"Bearer {seeded['token']}"})
+    r = client.get(f"{API}/organisations/{org_id}/records", headers=api_headers(seeded['token']))
     assert r.status_code == 404 and r.json["error"] == "not_found"
 
 
 def test_a_period_ending_on_the_last_representable_day_is_a_json_400(client, seeded):
-    r = client.get(f"{API}/metrics?from=2026-01-01&to=9999-12-31", headers={"Authorization": f"Bearer {seeded['token']}"})
+    r = client.get(f"{API}/metrics?from=2026-01-01&to=9999-12-31", headers=api_headers(seeded['token']))
     assert r.status_code == 400 and "to" in r.json["detail"]

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, func, select
 
-from lms.content import import_all
 from lms.demo_large import generate
 from lms.orgs.models import Organisation
 from lms.records.models import CompletionRecord
 
 from ..factories import make_user
-from .test_api import auth, token  # noqa: F401 - the token fixture
+from tests.support.accounts import login
+from tests.support.api import api_headers
+from tests.support.content import quiet
 
 TODAY = datetime.now(timezone.utc).date()
 YEAR = f"from={(TODAY - timedelta(days=364)).isoformat()}&to={TODAY.isoformat()}"
@@ -66,12 +67,9 @@ def _count(client, counter, url, headers=None) -> int:
     return counter.n - before
 
 
-def test_query_counts_do_not_grow_with_the_data(app, session, client, auth_client, token):  # noqa: F811
+def test_query_counts_do_not_grow_with_the_data(app, session, client, auth_client, token, shipped_content):
     with app.app_context():
-        import_all(session, echo=lambda line: None)
-        session.commit()
-        generate(session, organisations=30, learners=30, records=10, runs=2, registrations=10, seed=1,
-                 echo=lambda *a, **k: None)
+        generate(session, organisations=30, learners=30, records=10, runs=2, registrations=10, seed=1, echo=quiet)
         session.commit()
     eo_id = session.scalar(select(Organisation.id).where(Organisation.kind == "employers_organisation",
                                                          Organisation.children.any()).order_by(Organisation.id))
@@ -79,15 +77,15 @@ def test_query_counts_do_not_grow_with_the_data(app, session, client, auth_clien
         CompletionRecord.organisation_id.is_not(None)).order_by(CompletionRecord.id))
     counter = Counter(app.extensions["lms"].engine)
     small = {url: _count(auth_client, counter, url) for url in _pages(eo_id, org_id)}
-    small |= {url: _count(client, counter, url, auth(token)) for url in _api(org_id)}
+    small |= {url: _count(client, counter, url, api_headers(token)) for url in _api(org_id)}
 
     with app.app_context():
         generate(session, organisations=150, learners=3000, records=9990, runs=60, registrations=2000, seed=2,
-                 echo=lambda *a, **k: None)
+                 echo=quiet)
         session.commit()
     assert session.scalar(select(func.count()).select_from(CompletionRecord)) == 10_000
     large = {url: _count(auth_client, counter, url) for url in _pages(eo_id, org_id)}
-    large |= {url: _count(client, counter, url, auth(token)) for url in _api(org_id)}
+    large |= {url: _count(client, counter, url, api_headers(token)) for url in _api(org_id)}
     assert large == small
 
 
@@ -97,7 +95,7 @@ def auth_client(app, session):
     make_user(session, email="reports@example.org", role="secretariat")
     session.commit()
     browser = app.test_client()
-    browser.post("/account/login", data={"email": "reports@example.org", "password": "correct horse battery"})
+    login(browser, "reports@example.org")
     return browser
 
 
@@ -107,11 +105,12 @@ def test_my_workshops_and_the_roster_do_not_grow_with_the_data(app, session, cli
     from lms.db import utcnow
     from workshops.models import Attendance, Registration, RegistrationStatus
 
-    from ..factories import PASSWORD, make_org, make_run
+    from ..factories import make_org, make_run
 
     host = make_org(session)
     manager, learner = make_user(session, org=host, manager=True), make_user(session)
-    run = make_run(session, host=host, capacity=1000)
+    # Its first session began an hour ago: attendance can be taken.
+    run = make_run(session, host=host, capacity=1000, starts=utcnow().replace(microsecond=0) - timedelta(hours=1))
     session.commit()
 
     def grow(n: int) -> None:
@@ -133,7 +132,7 @@ def test_my_workshops_and_the_roster_do_not_grow_with_the_data(app, session, cli
 
     organiser = app.test_client()
     for browser, user in ((client, learner), (organiser, manager)):
-        assert browser.post("/account/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+        assert login(browser, user).status_code == 302
     roster = f"/workshops/runs/{run.id}/sessions/{run.sessions[0].id}/roster"
     counter = Counter(app.extensions["lms"].engine)
 

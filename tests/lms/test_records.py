@@ -17,7 +17,8 @@ from lms.records import pdf as pdf_module
 from lms.records.models import CompletionRecord
 from lms.records.pdf import certificate_pdf, to_latin1
 from lms.records.services import (
-    CODE_ALPHABET, add_months, normalise_code, record_completion, records_for_organisation, transcript,
+    CODE_ALPHABET, add_months, normalise_code, record_completion, records_for_organisation, redate, reinstate,
+    revocation_cause, revoke, transcript,
 )
 from tests.factories import make_join_request, make_org, make_user
 
@@ -146,6 +147,37 @@ def test_naive_completion_time_is_refused(session):
 
 
 # -- transcripts and organisation records ----------------------------------------------
+
+def test_revocation_cause_reinstatement_and_a_new_date_are_audited(session):
+    """What a feature that revokes by rule needs (workshops: a roster correction)."""
+    officer = make_user(session, role="secretariat")
+    user = make_user(session)
+    record = complete(session, user, completed_at=datetime(2025, 1, 31, 10, tzinfo=timezone.utc), validity_months=1)
+    assert record.expires_at == datetime(2025, 2, 28, 10, tzinfo=timezone.utc)
+    assert revocation_cause(session, record) is None
+    revoke(session, record, "Issued in error.", officer, cause="attendance_corrected")
+    assert revocation_cause(session, record) == "attendance_corrected"
+    reinstate(session, record, officer, why="test")
+    assert record.revoked_at is None and record.revoked_reason is None and revocation_cause(session, record) is None
+    revoke(session, record, "Answers were shared.", officer)  # a person's revocation: no cause
+    assert revocation_cause(session, record) is None
+    reinstate(session, record, officer)
+
+    # A new date carries the validity period with it, in calendar months.
+    redate(session, record, datetime(2025, 3, 31, 10, tzinfo=timezone.utc), officer)
+    assert (record.completed_at, record.expires_at) == (datetime(2025, 3, 31, 10, tzinfo=timezone.utc),
+                                                        datetime(2025, 4, 30, 10, tzinfo=timezone.utc))
+    redate(session, record, datetime(2025, 3, 31, 10, tzinfo=timezone.utc), officer)  # the same date: nothing
+    with pytest.raises(ValueError):
+        redate(session, record, datetime(2025, 3, 1), officer)
+    session.flush()
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.target_id == record.id)
+                              .order_by(AuditEntry.id)).all()
+    assert actions == ["certificate.revoke", "certificate.reinstate", "certificate.revoke", "certificate.reinstate",
+                       "certificate.redate"]
+    detail = session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "certificate.redate"))
+    assert "2025-01-31 10:00:00+00:00" in detail and "2025-03-31 10:00:00+00:00" in detail
+
 
 def test_transcript_and_organisation_records(session):
     eo = make_org(session, name="EO", kind="employers_organisation")

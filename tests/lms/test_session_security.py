@@ -284,19 +284,15 @@ def test_parallel_guesses_do_not_slip_under_the_limit(app, session):
     import urllib.parse
     import urllib.request
 
-    from werkzeug.serving import make_server
+    from tests.support.net import serving
 
     limit = app.config["LMS_LOGIN_MAX_FAILURES"]
     app.config["WTF_CSRF_ENABLED"] = False  # thirty separate browsers would each fetch a form first
     make_user(session, email="kwame@example.org")
     session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/account/login"
     start, answers, errors = threading.Barrier(30), [], []
 
-    def guess(n):
+    def guess(url, n):
         try:
             start.wait(timeout=30)
             data = urllib.parse.urlencode({"email": "kwame@example.org", "password": f"guess {n}"}).encode()
@@ -305,15 +301,12 @@ def test_parallel_guesses_do_not_slip_under_the_limit(app, session):
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(30)]
-    try:
+    with serving(app) as base:
+        threads = [threading.Thread(target=guess, args=(base + "/account/login", n)) for n in range(30)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(90)
-    finally:
-        server.shutdown()
-        thread.join(5)
     assert errors == []
     session.refresh_all()
     assert count(session, LoginAttempt) == limit

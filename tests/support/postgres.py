@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 import time
 
+from .net import free_port
+
 
 def _bindir() -> str:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
@@ -28,18 +30,12 @@ def _bindir() -> str:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Cluster:
     def __init__(self):
         self.bindir = _bindir()
         self.root = tempfile.mkdtemp(prefix="lms-pg-")
         self.data = os.path.join(self.root, "data")
-        self.port = _free_port()
+        self.port = free_port()
         self.as_root = os.geteuid() == 0
 
     def _run(self, *args: str) -> None:

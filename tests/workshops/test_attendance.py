@@ -3,15 +3,17 @@ certificate, evaluations. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
+from lms.accounts.models import AuditEntry
 from lms.common import FieldError
 from lms.db import utcnow, write_lock
 from lms.records.models import CompletionRecord
 from tests.factories import make_org, make_user
+from tests.support.api import api_headers, create_api_token
 from workshops.services import attendance, evaluations
 from workshops.models import Attendance, Evaluation, Registration, RunSession, WorkshopRun, WorkshopSeries
 
@@ -141,7 +143,10 @@ def _records(session):
 
 
 def test_attending_the_required_sessions_completes_the_run_once(client, session, world):
-    run, registration, person = world["run"], world["registrations"][0], world["people"][0]
+    run = _run(session, world["host"], utcnow().replace(microsecond=0) - timedelta(days=5), sessions=3, required=2)
+    person = world["people"][0]
+    registration = _register(session, run, person)
+    session.commit()
     assert _attend(session, registration, run.sessions[0]) is True
     assert _records(session) == []  # 1 of 2 required
     assert _attend(session, registration, run.sessions[0]) is False  # idempotent
@@ -149,6 +154,8 @@ def test_attending_the_required_sessions_completes_the_run_once(client, session,
     assert _attend(session, registration, run.sessions[2], method="self") is True
 
     (record,) = _records(session)
+    # Dated when the second (the last required) session ended, days before it was entered.
+    assert record.completed_at == run.sessions[1].ends_at
     assert (record.user_id, record.item_type, record.item_id, record.item_key, record.item_version) == (
         person.id, "workshop", run.id, run.series.slug, 1)
     assert record.item_title == run.title and record.language == "fr"
@@ -194,12 +201,14 @@ def test_self_check_in_code_and_window(session, world):
     # A code seen at another session does not work for this one.
     with pytest.raises(FieldError, match="not the code"):
         attendance.self_check_in(session, registration, attendance.session_room_code(run, run.sessions[1]))
-    with pytest.raises(FieldError, match="No session"):
-        attendance.self_check_in(session, registration, code, now=start - timedelta(minutes=31))
+    # Not before the session starts, not even a minute: the next session's start is given.
+    for early in (timedelta(minutes=31), timedelta(minutes=1), timedelta(seconds=1)):
+        with pytest.raises(FieldError, match="No session .* The next one, Session 1, starts .*Africa/Abidjan"):
+            attendance.self_check_in(session, registration, code, now=start - early)
     with pytest.raises(FieldError, match="No session"):
         attendance.self_check_in(session, registration, code, now=start + timedelta(hours=2, minutes=31))
     assert attendance.self_check_in(session, registration, f" {code[:3].lower()}-{code[3:].lower()} ",
-                                    now=start - timedelta(minutes=30)) is True
+                                    now=start) is True
     assert attendance.self_check_in(session, registration, code, now=start + timedelta(hours=2, minutes=30)) is False
     session.commit()
     (row,) = _attendances(session)
@@ -271,3 +280,101 @@ def test_room_code_page(client, auth, world):
     auth.logout()
     auth.login(world["people"][0])
     assert client.get(f"/workshops/runs/{run.id}/room-code").status_code == 403
+
+
+# -- only sessions that have started, through the pages -------------------------------
+
+def test_attendance_refused_before_the_session_starts(client, auth, session, world):
+    run, (r0, r1, _) = world["run"], world["registrations"]
+    later = run.sessions[1]  # tomorrow
+    auth.login(world["organiser"])
+    manage = client.get(f"/workshops/runs/{run.id}/manage").text
+    url = f"/workshops/runs/{run.id}/sessions/{later.id}/roster"
+    assert f'href="/workshops/runs/{run.id}/sessions/{run.sessions[0].id}/roster"' in manage
+    assert f'href="{url}"' not in manage and "attendance opens when the session starts" in manage
+
+    page = client.get(url)
+    assert page.status_code == 200 and "Session 2 has not started yet: it starts" in page.text
+    assert 'name="present"' not in page.text
+    refused = client.post(url, data={"present": [str(r0.id), str(r1.id)]})
+    assert refused.status_code == 409
+    assert "Session 2 has not started yet" in refused.text and "Attendance can be taken once it has started." in refused.text
+    qr = client.post(f"/workshops/checkin/{r0.checkin_token}", data={"session_id": str(later.id)})
+    assert qr.status_code == 409 and "Session 2 has not started yet" in qr.text
+
+    assert _attendances(session) == [] and session.get(RunSession, later.id).attendance_taken_at is None
+    assert _records(session) == []
+
+
+# -- completion dates and corrections, through the pages --------------------------------
+
+@pytest.fixture
+def held(session, world):
+    """A run whose two sessions (both required) ended in January 2026; the organiser
+    enters the rosters later."""
+    run = _run(session, world["host"], datetime(2026, 1, 20, 9, tzinfo=timezone.utc), sessions=2,
+               title="Responsible recruitment")
+    registrations = [_register(session, run, p) for p in world["people"][:2]]
+    session.commit()
+    return run, registrations
+
+
+def _bearer(app, session):
+    secretariat = make_user(session, email="sec@example.org", role="secretariat")
+    session.commit()
+    return api_headers(create_api_token(app, secretariat))
+
+
+def test_roster_correction_is_audited_and_reverses_the_completion(app, client, auth, session, world, held):
+    run, (r0, r1) = held
+    s1, s2 = run.sessions
+    headers = _bearer(app, session)
+
+    def figures(start, end):
+        m = client.get(f"/api/v1/metrics?from={start}&to={end}", headers=headers).json
+        return (m["workshops"]["runs_held"], m["workshops"]["participants_completed"]["total"],
+                m["records"]["certificates_issued"]["total"])
+
+    auth.login(world["organiser"])
+    roster = lambda s, *regs: client.post(  # noqa: E731
+        f"/workshops/runs/{run.id}/sessions/{s.id}/roster", data={"present": [str(r.id) for r in regs]},
+        follow_redirects=True)
+    roster(s1, r0, r1)
+    done = roster(s2, r0, r1)
+    assert "2 participants have completed the workshop: their certificates are issued." in done.text
+    records = {r.user_id: r for r in _records(session)}
+    assert [r.completed_at for r in records.values()] == [s2.ends_at, s2.ends_at]  # 21 January, 11:00 UTC
+    awa1 = records[world["people"][1].id]
+    assert "2026-01-21" in client.get(f"/records/verify/{awa1.certificate_code}").text
+    # The run and its completions are counted in January, when it was held; not today, when it was entered.
+    assert figures("2026-01-01", "2026-01-31") == (1, 2, 2)
+    today = utcnow().date().isoformat()
+    assert figures(today, today) == (0, 0, 0)
+
+    # Awa 1 was ticked at the second session by mistake.
+    corrected = roster(s2, r0)
+    assert "1 participant no longer has the required sessions: their certificate is revoked." in corrected.text
+    session.refresh_all()
+    awa1 = session.get(CompletionRecord, awa1.id)
+    assert awa1.revoked_at is not None and not awa1.is_valid
+    verify = client.get(f"/records/verify/{awa1.certificate_code}").text
+    assert "This certificate has been revoked." in verify and "the organiser corrected the attendance list" in verify
+    auth.logout()
+    auth.login(world["people"][1])
+    assert client.get(f"/records/certificates/{awa1.certificate_code}.pdf").status_code == 410
+    auth.logout()
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action.in_(
+        ("workshop_attendance.roster", "certificate.revoke"))).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.target_id, e.actor_id) for e in entries[-2:]] == [
+        ("workshop_attendance.roster", s2.id, world["organiser"].id),
+        ("certificate.revoke", awa1.id, world["organiser"].id)]
+    assert f'"removed": [{r1.id}]' in entries[-2].detail
+    # Both figures still count the run in January: the revoked record keeps its place (definitions.py).
+    assert figures("2026-01-01", "2026-01-31") == (1, 2, 2)
+
+    # She was there after all: the same certificate is valid again; still one record each.
+    auth.login(world["organiser"])
+    assert "1 participant has completed the workshop" in roster(s2, r0, r1).text
+    session.refresh_all()
+    assert session.get(CompletionRecord, awa1.id).is_valid and len(_records(session)) == 2
+    assert figures("2026-01-01", "2026-01-31") == (1, 2, 2)

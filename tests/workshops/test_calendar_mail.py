@@ -10,11 +10,12 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from lms.db import get_session, utcnow
+from lms.db import utcnow
 from lms.jobs import Job, Worker
 from lms.mail import OutboxMessage
 from tests.factories import make_org, make_user
-from tests.lms.test_mail import SMTPServer
+from tests.support.db import writing
+from tests.support.smtp import smtp_config
 from workshops.services import reminders
 from workshops.services.calendar import run_ics
 from workshops.models import Registration, RunSession, WorkshopRun, WorkshopSeries
@@ -103,17 +104,8 @@ def test_personal_feed_lists_only_the_persons_runs(client, auth, session):
 
 
 @pytest.fixture
-def smtp_server():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app_config(smtp_server):
-    return {"LMS_MAIL_BACKEND": "smtp", "LMS_MAIL_SERVER": "127.0.0.1", "LMS_MAIL_PORT": smtp_server.port,
-            "LMS_MAIL_SENDER": "Alliance 8.7 Learning <no-reply@lms.test>"}
+    return smtp_config(smtp_server)
 
 
 def test_confirmation_delivered_with_a_calendar_file(app, session, smtp_server):
@@ -121,8 +113,7 @@ def test_confirmation_delivered_with_a_calendar_file(app, session, smtp_server):
     person = make_user(session, email="kofi@example.org", name="Kofi")
     run = _run(session, host, [datetime(2027, 2, 1, 9)], zone="America/Lima", title="Lima forum")
     session.commit()
-    with app.test_request_context(method="POST"):
-        db = get_session()
+    with writing(app) as db:
         registration = register(db, run.id, db.get(type(person), person.id))
         assert registration.status == "confirmed"
         db.commit()

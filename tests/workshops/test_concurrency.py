@@ -2,10 +2,7 @@
 through two gunicorn worker processes sharing the database, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import http.cookiejar
 import os
-import re
-import socket
 import subprocess
 import sys
 import threading
@@ -18,21 +15,16 @@ import pytest
 from sqlalchemy import select
 
 from workshops.models import Registration
-from tests.factories import make_run, make_user
+from tests.factories import PASSWORD, make_run, make_user
+from tests.support.net import cookie_opener, csrf_token_in, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE, SEATS, CANCELLATIONS = 200, 20, 5
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(app, database_url, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "concurrency-test", "LMS_ENV": "production",
            "SESSION_COOKIE_SECURE": "0", "MAIL_BACKEND": "console", "PYTHONPATH": str(ROOT)}
     log = open(tmp_path / "gunicorn.log", "w")
@@ -62,8 +54,7 @@ class Browser:
 
     def __init__(self, base):
         self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect())
+        self.opener = cookie_opener()
 
     def get(self, path):
         with self.opener.open(self.base + path, timeout=60) as r:
@@ -78,15 +69,7 @@ class Browser:
             return exc.code
 
     def token(self, path):
-        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', self.get(path)[1]).group(1)
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-    def http_error_302(self, req, fp, code, msg, headers):
-        return fp
+        return csrf_token_in(self.get(path)[1])
 
 
 def test_two_hundred_people_twenty_seats(server, session):
@@ -99,7 +82,7 @@ def test_two_hundred_people_twenty_seats(server, session):
     for person in people:
         b = Browser(server)
         assert b.post("/account/login", {"csrf_token": b.token("/account/login"), "email": person.email,
-                                         "password": "correct horse battery"}) == 302
+                                         "password": PASSWORD}) == 302
         b.csrf = b.token(run_page)
         browsers.append(b)
 

@@ -12,12 +12,8 @@ from lms.mail import OutboxMessage
 from workshops.services import registration as reg
 from workshops.models import Registration
 from tests.factories import make_org, make_run, make_user
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
+from tests.support.db import writing
+from tests.support.accounts import login
 
 
 def statuses(s, run_id):
@@ -121,9 +117,9 @@ def test_threads_never_overbook(app, session):
 
     def book(user_id):
         try:
-            with app.test_request_context(method="POST"):
+            with app.test_request_context():
                 barrier.wait(timeout=30)
-                s = get_session()
+                s = get_session(write=True)
                 from lms.accounts.models import User
 
                 reg.register(s, run.id, s.get(User, user_id))
@@ -151,7 +147,7 @@ def test_run_page_links_the_post_workshop_quiz(app, client, session):
     run = make_run(session, series=series)
     make_user(session, email="quiz@example.org")
     session.commit()
-    client.post("/account/login", data={"email": "quiz@example.org", "password": "correct horse battery"})
+    login(client, "quiz@example.org")
     client.post(f"/workshops/runs/{run.id}/register", data={"stakeholder_category": "supplier"})
     page = client.get(f"/workshops/runs/{run.id}").data.decode()
     assert 'href="/courses/due-diligence-essentials/quiz/final"' in page
@@ -165,13 +161,12 @@ def test_organiser_decisions_are_audited(client, session):
     run = make_run(session, host=host, approval_required=True)
     person = make_user(session)
     session.commit()
-    with client.application.test_request_context(method="POST"):
-        s = get_session()
+    with writing(client.application) as s:
         from lms.accounts.models import User
 
         registration_id = reg.register(s, run.id, s.get(User, person.id)).id
         s.commit()
-    client.post("/account/login", data={"email": "organiser@example.org", "password": "correct horse battery"})
+    login(client, "organiser@example.org")
     assert client.post(f"/workshops/registrations/{registration_id}/approve").status_code == 302
     session.refresh_all()
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "registration.approve"))
@@ -199,7 +194,7 @@ def test_public_calendar_file_hides_the_online_link(app, client, session):
     make_user(session, email="insider@example.org")
     session.commit()
     assert b"secret-room" not in client.get(f"/workshops/runs/{run.id}.ics").data
-    client.post("/account/login", data={"email": "insider@example.org", "password": "correct horse battery"})
+    login(client, "insider@example.org")
     client.post(f"/workshops/runs/{run.id}/register", data={"stakeholder_category": "supplier"})
     assert b"secret-room" in client.get(f"/workshops/runs/{run.id}.ics").data
 
@@ -214,8 +209,7 @@ def test_reminder_links_use_the_configured_base_url(app, session):
     run = make_run(session, starts=utcnow() + timedelta(hours=5))
     person = make_user(session)
     session.commit()
-    with app.test_request_context(method="POST"):
-        s = get_session()
+    with writing(app) as s:
         from lms.accounts.models import User
 
         reg.register(s, run.id, s.get(User, person.id))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from workshops import CONTENT_DIR
 from workshops.content import ContentError, Problem, import_series, validate_series_folder
 from workshops.models import SeriesSession, WorkshopSeries
+from tests.support.content import write_folder
 
 STARTER = {"due-diligence-for-smes": 4, "responsible-sourcing-forum": 3}
 
@@ -42,27 +43,7 @@ def write_series(root, edits=None, slug="test-series"):
     files = {"series.md": SERIES_MD, "facilitator-notes.md": "Notes for facilitators.\n",
              "sessions/01-first.md": SESSION.format(title="First"),
              "sessions/02-second.md": SESSION.format(title="Second")}
-    for rel, edit in (edits or {}).items():
-        if edit is None:
-            del files[rel]
-        elif isinstance(edit, str):
-            files[rel] = edit
-        else:
-            old, new = edit
-            assert files[rel].count(old) == 1, (rel, old)
-            files[rel] = files[rel].replace(old, new)
-    folder = root / slug
-    for rel, text in files.items():
-        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        (folder / rel).write_text(text, encoding="utf-8")
-    return folder
-
-
-@pytest.fixture
-def content(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "content").mkdir()
-    return tmp_path / "content"
+    return write_folder(root / slug, files, edits)
 
 
 def _count(session, model) -> int:

@@ -2,22 +2,14 @@
 giving up one's own place, and the decline link. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import pytest
 from flask_login import AnonymousUserMixin
 
-from lms.db import get_session
 from tests.factories import make_org, make_run, make_user
 from workshops.models import LIVE, SEATED, RegistrationStatus
 from workshops.services import notifications
 from workshops.services import registration as booking
 
 S = RegistrationStatus
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
 
 
 def test_the_status_sets():

@@ -10,19 +10,12 @@ from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
 from lms.common import FieldError
-from lms.db import get_session
 from tests.factories import make_org, make_run, make_series, make_user
 from workshops.models import CHECKIN_ALPHABET, Registration, RegistrationStatus, WorkshopRun
 from workshops.services import registration as booking
 from workshops.services import runs
 
 VISITOR = AnonymousUserMixin()
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
 
 
 @pytest.fixture

@@ -5,15 +5,8 @@ import pytest
 from flask_login import AnonymousUserMixin
 
 from lms.common import FieldError
-from lms.db import get_session
 from tests.factories import make_org, make_series, make_user
 from workshops.services import series as services
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
 
 
 def _save(ctx, series, actor, outlines=None, title="Due diligence: a start"):

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from lms.audit import audit
-from lms.auth import can_manage
+from lms.auth import can_manage, secretariat_or_manager
 from lms.common import FieldError
 from lms.db import utcnow
 from lms.orgs.models import Organisation
@@ -29,12 +29,7 @@ from . import registration as booking
 # -- who may do what ------------------------------------------------------------------
 
 def may_schedule(user) -> bool:
-    if not user.is_authenticated:
-        return False
-    if user.is_secretariat:
-        return True
-    m = user.membership
-    return bool(m and m.role == "manager" and m.organisation.status == "active")
+    return secretariat_or_manager(user, lambda m: m.organisation.status == "active")
 
 
 def may_manage_run(user, run: WorkshopRun) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from lms.audit import audit
+from lms.auth import secretariat_or_manager
 from lms.common import FieldError
 from lms.db import utcnow
 
@@ -21,21 +22,12 @@ from ..models import SeriesSession, WorkshopSeries
 
 def may_edit_series(user, series) -> bool:
     """The secretariat, or the managers of the organisation that wrote the series."""
-    if not user.is_authenticated or series.source == "content":
-        return False
-    if user.is_secretariat:
-        return True
-    m = user.membership
-    return bool(m and m.role == "manager" and series.owner_organisation_id == m.organisation_id)
+    return series.source != "content" and secretariat_or_manager(
+        user, lambda m: series.owner_organisation_id == m.organisation_id)
 
 
 def may_author_series(user) -> bool:
-    if not user.is_authenticated:
-        return False
-    if user.is_secretariat:
-        return True
-    m = user.membership
-    return bool(m and m.role == "manager" and m.organisation.kind == "employers_organisation")
+    return secretariat_or_manager(user, lambda m: m.organisation.kind == "employers_organisation")
 
 
 # -- reading --------------------------------------------------------------------------

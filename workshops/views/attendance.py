@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from lms.auth import login_required, require
 from lms.common import FieldError
-from lms.db import MAX_ID, get_session, writer
+from lms.db import get_session, writer
 
-from ..forms import EvaluationForm, SelfCheckInForm
+from ..forms import EvaluationForm, QrCheckInForm, RosterForm, SelfCheckInForm
 from ..models import RegistrationStatus, WorkshopRun
 from ..services import attendance, evaluations
 from ..services import calendar as feeds
@@ -35,13 +36,31 @@ def roster(run_id: int, session_id: int):
     run_session = attendance.run_session_of(db, run, session_id)
     if run_session is None:
         abort(404)
-    if request.method == "POST":
-        attendance.save_roster(db, run_session, request.form.getlist("present"), current_user)
+    form = RosterForm()
+    if form.validate_on_submit():
+        try:
+            saved = attendance.save_roster(db, run_session, form.present.data, current_user)
+        except FieldError as exc:
+            # A roster is one session's: refusing the session refuses the submission.
+            return _roster_page(run, run_session, error=str(exc), status=409)
         flash(_("Attendance saved."), "success")
+        if saved.completed:
+            flash(ngettext("%(num)d participant has completed the workshop: their certificate is issued.",
+                           "%(num)d participants have completed the workshop: their certificates are issued.",
+                           len(saved.completed)), "success")
+        if saved.reversed:
+            flash(ngettext("%(num)d participant no longer has the required sessions: their certificate is "
+                           "revoked.", "%(num)d participants no longer have the required sessions: their "
+                           "certificates are revoked.", len(saved.reversed)), "info")
         return redirect(url_for("lms_workshops.roster", run_id=run.id, session_id=run_session.id))
-    sheet = attendance.roster(db, run_session)
+    return _roster_page(run, run_session)
+
+
+def _roster_page(run, run_session, error: str | None = None, status: int = 200):
+    sheet = attendance.roster(get_session(), run_session)
     return render_template("workshops/attendance/roster.html", run=run, run_session=run_session,
-                           participants=sheet.participants, present=sheet.present)
+                           participants=sheet.participants, present=sheet.present,
+                           not_started=error or sheet.not_started), status
 
 
 # -- QR check-in (the organiser's phone) -------------------------------------------
@@ -55,17 +74,19 @@ def checkin(token: str):
         abort(404)
     require(may_manage_run(current_user, registration.run))
     if request.method == "POST":
-        session_id = request.form.get("session_id", type=int)
-        if session_id is not None and not 0 <= session_id <= MAX_ID:
+        form = QrCheckInForm()
+        if not form.validate():
             abort(400)
         try:
-            page = attendance.qr_check_in(db, registration, session_id, current_user)
+            page = attendance.qr_check_in(db, registration, form.session_id.data, current_user)
         except LookupError:
             abort(400)
     else:
         page = attendance.qr_check_in_page(db, registration)
+    refused = page.outcome not in (None, "recorded", "already")
     return render_template("workshops/attendance/checkin.html", run=registration.run, registration=registration,
-                           chosen=page.chosen, outcome=page.outcome, already=page.already)
+                           chosen=page.chosen, outcome=page.outcome, already=page.already,
+                           not_started=page.not_started), 409 if refused else 200
 
 
 # -- room code and self check-in ----------------------------------------------------

@@ -10,7 +10,7 @@ from lms.audit import audit
 from lms.auth import login_required, require
 from lms.common import FieldError
 from lms.db import get_session
-from lms.orgs.forms import DecisionForm
+from lms.forms import CSRFForm
 
 from ..forms import RegisterForm
 from ..models import Registration, RegistrationStatus
@@ -51,7 +51,7 @@ def register(run_id: int):
 @login_required
 def cancel(run_id: int):
     run = run_or_404(run_id)
-    checked(DecisionForm())
+    checked(CSRFForm())
     mine, cancelled = booking.withdraw(get_session(), run, current_user)
     if mine is None:
         abort(404)
@@ -68,10 +68,10 @@ def decline(token: str):
         abort(404)
     done = False
     if request.method == "POST":
-        checked(DecisionForm())
+        checked(CSRFForm())
         done = booking.decline(session, registration)
     return render_template("workshops/decline.html", registration=registration, run=registration.run,
-                           done=done, form=DecisionForm())
+                           done=done, form=CSRFForm())
 
 
 def _decide(registration_id: int, action, done_message: str, audit_action: str):
@@ -80,7 +80,7 @@ def _decide(registration_id: int, action, done_message: str, audit_action: str):
     if registration is None:
         abort(404)
     require(may_manage_run(current_user, registration.run))
-    checked(DecisionForm())
+    checked(CSRFForm())
     try:
         action(session, registration.id)
     except FieldError as exc:

@@ -12,7 +12,7 @@ from lms.audit import audit
 from lms.auth import login_required, require
 from lms.common import FieldError
 from lms.db import get_session
-from lms.orgs.forms import DecisionForm
+from lms.forms import CSRFForm
 from lms.templating import LANGUAGE_LABELS
 
 from ..forms import STAKEHOLDER_LABELS, CancelRunForm, RegisterForm, RunForm
@@ -115,7 +115,7 @@ def render_run(run: WorkshopRun, form: RegisterForm | None = None, status: int =
     return render_template(
         "workshops/run.html", run=run, mine=page.mine, organiser=page.organiser, reason=page.reason,
         form=form or RegisterForm(), seats_left=page.seats_left, position=page.position, show_link=page.show_link,
-        qr=qr, labels=STAKEHOLDER_LABELS, decision=DecisionForm(),
+        qr=qr, labels=STAKEHOLDER_LABELS, cancel_form=CSRFForm(),
     ), status
 
 
@@ -144,7 +144,7 @@ def manage(run_id: int):
 def render_manage(run, cancel_form, status=200):
     registrations = booking.registrations_by_status(get_session(), run)
     return render_template("workshops/manage.html", run=run, groups=registrations.groups, orgs=registrations.orgs,
-                           labels=STAKEHOLDER_LABELS, decision=DecisionForm(), cancel_form=cancel_form,
+                           labels=STAKEHOLDER_LABELS, cancel_form=cancel_form,
                            seats_left=registrations.seats_left), status
 
 

@@ -57,13 +57,7 @@ def _save_series(form: SeriesForm, series):
 @login_required
 def series_new():
     require(services.may_author_series(current_user))
-    form = SeriesForm()
-    if form.validate_on_submit():
-        series = _save_series(form, None)
-        if series is not None:
-            flash(_("The series has been created."), "success")
-            return redirect(url_for("lms_workshops.series", slug=series.slug))
-    return render_template("workshops/series_edit.html", form=form, series=None)
+    return _edit_page(None)
 
 
 @bp.route("/series/<slug>/edit", methods=["GET", "POST"])
@@ -75,13 +69,20 @@ def series_edit(slug: str):
         flash(_("This series comes from the content files and cannot be edited here."), "error")
         return redirect(url_for("lms_workshops.series", slug=slug))
     require(services.may_edit_series(current_user, series))
+    return _edit_page(series)
+
+
+def _edit_page(series):
+    """The series form: a new series (``series`` None) or a change to a web-authored one."""
     form = SeriesForm(obj=series)
-    if request.method == "GET":
+    if series is not None and request.method == "GET":
         for row, outline in zip(form.session_rows(), series.sessions):
             row.form.title.data, row.form.duration_minutes.data = outline.title, outline.duration_minutes
             row.form.outline_md.data = outline.outline_md
     if form.validate_on_submit():
-        if _save_series(form, series) is not None:
-            flash(_("Your changes have been saved."), "success")
-            return redirect(url_for("lms_workshops.series", slug=series.slug))
+        saved = _save_series(form, series)
+        if saved is not None:
+            flash(_("Your changes have been saved.") if series is not None else _("The series has been created."),
+                  "success")
+            return redirect(url_for("lms_workshops.series", slug=saved.slug))
     return render_template("workshops/series_edit.html", form=form, series=series)

@@ -1,15 +1,15 @@
 """a person's own time zone
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04 10:00:00
 
 ``lms_users.time_zone``: the IANA zone a person's own times are shown in (asked at
 sign-up and in the profile). Existing people keep NULL, which means their country's
 usual zone (``lms.timezones.zone_of``), so nothing needs filling in.
 
-Written beside another 0009 on a parallel branch: whoever merges the two sets this
-revision's ``down_revision`` to '0009'.
+Written beside 0009 (the organisations' search column) on a parallel branch, first
+on top of 0008; it follows 0009 since the two met.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
