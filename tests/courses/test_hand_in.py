@@ -11,15 +11,9 @@ from sqlalchemy import select
 
 from courses import services
 from courses.models import QuizAttempt
-from lms.db import get_session, utcnow
-from tests.courses.test_quiz_engine import right_answers, right_form
+from lms.db import utcnow
+from tests.support.quiz import right_answers, right_form
 from tests.factories import PASSWORD, make_course, make_user
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(method="POST"):
-        yield get_session()
 
 
 def _started(session, **settings):

@@ -13,7 +13,7 @@ from courses.models import QuizAttempt
 from courses.services import next_step
 from lms.db import utcnow
 from lms.records.models import CompletionRecord
-from tests.courses.test_quiz_engine import right_form
+from tests.support.quiz import right_form
 from tests.factories import PASSWORD, make_course, make_user
 
 LESSONS = [SimpleNamespace(id=10 + n, position=n, title=f"Lesson {n}") for n in (1, 2, 3)]

@@ -207,7 +207,7 @@ def test_a_third_feature_adds_its_section_and_suggestions(client, session):
 @pytest.mark.sqlite_only
 def test_without_features_the_home_still_works(database_url):
     from lms.db import Base
-    from tests.conftest import make_test_app
+    from tests.support.app import make_test_app
 
     bare = make_test_app(database_url, LMS_FEATURES=())
     Base.metadata.create_all(bare.extensions["lms"].engine)
