@@ -35,7 +35,20 @@ def setup(registry) -> None:
     registry.api_paths.update(API_PATHS)
     registry.add_menu(MenuEntry("lms_courses.catalogue", lambda: _l("Courses"), "all", order=10))
     registry.add_menu(MenuEntry("lms_courses.admin", lambda: _l("Course admin"), "secretariat", order=60))
+    from lms.registry import HomeSection
+
+    from .services.home import course_overview, my_courses, suggested_courses
+
+    registry.add_home_section(HomeSection("courses.mine", lambda: _l("My courses"), "courses/home_mine.html",
+                                          my_courses, order=10))
+    registry.add_home_section(HomeSection("courses.catalogue", lambda: _l("Courses"), "courses/home_catalogue.html",
+                                          course_overview, audience="visitor", order=10))
+    registry.add_next_steps(suggested_courses)
     registry.add_content_importer("courses", import_content)
+    from .forms import LABELS
+
+    for group, labels in LABELS.items():
+        registry.add_labels(group, labels)
     # Only for attempts written through the ORM outside the services; it takes no lock.
     registry.add_session_listener("after_flush", refresh_pairs_after_flush)
     # Last: it writes whatever remains of the completion records target.

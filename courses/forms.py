@@ -1,6 +1,7 @@
 """The courses' forms: the catalogue's filters, publishing, and a quiz attempt's answers."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, StringField
@@ -12,6 +13,20 @@ from lms.templating import LANGUAGE_LABELS
 from .models import AUDIENCES, QuizAttempt
 from .quiz.engine import questions_of
 from .quiz.types import QUESTION_TYPES
+
+#: The words for the courses' stored values (the ``label`` filter), by group.
+LABELS = {
+    "course_audience": {
+        "sme": _l("Small and medium-sized enterprises"),
+        "employers_organisation": _l("Employers' organisations"),
+        "all": _l("Everyone"),
+    },
+    "quiz_kind": {
+        "graded": _l("Graded quiz"),
+        "pretest": _l("Pre-test"),
+        "self_assessment": _l("Self-assessment"),
+    },
+}
 
 
 class CatalogueFilterForm(Form):
@@ -44,9 +59,11 @@ class AttemptForm(CSRFForm):
     """The answers of one attempt: a field per question (or per item of a matching
     question) as its type declares it, built from the attempt's layout, so options come
     back only as the attempt's tokens. ``action`` is "save" to keep the answers and
-    continue later; anything else hands the attempt in."""
+    continue later; anything else hands the attempt in. ``confirmed`` (sent by the
+    confirmation step) hands it in even with questions left unanswered."""
 
     action = StringField()
+    confirmed = StringField()
 
     @classmethod
     def for_attempt(cls, session: Session, attempt: QuizAttempt, formdata=None) -> AttemptForm:
@@ -62,6 +79,9 @@ class AttemptForm(CSRFForm):
 
     def is_saving(self) -> bool:
         return self.action.data == "save"
+
+    def is_confirmed(self) -> bool:
+        return self.confirmed.data == "1"
 
     def answers(self) -> dict:
         """The responses by question id, as the attempt stores them; unanswered questions

@@ -119,7 +119,11 @@ class LMS:
         from . import features
         from .jobs import register_core_jobs
         from .metrics.definitions import register_core_metrics
+        from .home import register_core_home
+        from .templating import register_core_labels
         register_core_metrics(registry)
+        register_core_labels(registry)
+        register_core_home(registry)
         register_core_jobs(registry)
         features.load(app, registry)  # each feature of LMS_FEATURES fills this app's registry
 

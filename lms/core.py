@@ -12,7 +12,10 @@ bp = Blueprint("lms", __name__, static_folder="static", static_url_path="/static
 
 @bp.get("/")
 def home():
-    return render_template("lms/home.html", user=current_user)
+    """A signed-in person's "My learning"; for visitors, what each course and series is."""
+    from .home import home_sections
+
+    return render_template("lms/home.html", user=current_user, sections=home_sections(get_session(), current_user))
 
 
 @bp.get("/healthz")

@@ -107,6 +107,40 @@ class Metric:
     course_filter: bool | None = None
 
 
+@dataclass(frozen=True)
+class HomeSection:
+    """A section of the home page, contributed by a feature (or the core).
+
+    ``build(session, user)`` gathers what the section shows (in a fixed number of
+    queries, whatever the person has done); a false value (None, an empty list) leaves
+    the section out. ``template`` renders it, given that value as ``data``.
+    """
+
+    key: str
+    title: Callable[[], str]  # lazy, translated per request
+    template: str
+    build: Callable
+    #: who sees it: "authenticated" (the person's "My learning") or "visitor"
+    audience: str = "authenticated"
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One suggestion in "What to do next" on a person's home page."""
+
+    title: str
+    #: why it is suggested, in a few words ("For your sector: Cocoa")
+    reason: str
+    #: where the step starts: (endpoint, url_for values)
+    endpoint: str
+    values: dict = field(default_factory=dict)
+    #: the button's words ("Start the course")
+    action: str = ""
+    #: lowest first, across every feature's suggestions
+    order: int = 50
+
+
 @dataclass
 class Registry:
     menu: list[MenuEntry] = field(default_factory=list)
@@ -145,6 +179,32 @@ class Registry:
     metrics: dict = field(default_factory=dict)
     #: job kind key -> lms.jobs.JobKind: what this app's worker knows how to run
     job_kinds: dict = field(default_factory=dict)
+    #: the sections of the home page (a person's "My learning", and the visitors' home)
+    home_sections: list[HomeSection] = field(default_factory=list)
+    #: callable(session, user) -> list[NextStep]: a feature's suggestions of what to do next
+    next_steps: list = field(default_factory=list)
+    #: group -> {stored value: lazy label}: the words a person sees for stored values
+    #: (statuses, roles, kinds), one mapping for every page (the ``label`` filter)
+    labels: dict = field(default_factory=dict)
+
+    def add_home_section(self, section: HomeSection) -> None:
+        if all(s.key != section.key for s in self.home_sections):
+            self.home_sections.append(section)
+            self.home_sections.sort(key=lambda s: s.order)
+
+    def add_next_steps(self, source) -> None:
+        if source not in self.next_steps:
+            self.next_steps.append(source)
+
+    def add_labels(self, group: str, labels: dict) -> None:
+        self.labels.setdefault(group, {}).update(labels)
+
+    def label(self, value, group: str) -> str:
+        """The words for ``value`` of ``group`` (translated now); an unknown value as it is."""
+        if value is None and None not in self.labels.get(group, {}):
+            return ""
+        found = self.labels.get(group, {}).get(value)
+        return str(found) if found is not None else str(value)
 
     def add_record_kind(self, kind: RecordKind) -> None:
         others = [k.column_key for k in self.record_kinds.values() if k.key != kind.key]

@@ -60,6 +60,42 @@ SEX_LABELS = {
     None: lazy_gettext("Not recorded"),
 }
 LANGUAGE_LABELS = {"en": "English", "fr": "Français", "es": "Español"}
+ROLE_LABELS = {
+    "learner": lazy_gettext("Learner"),
+    "secretariat": lazy_gettext("Secretariat"),
+}
+MEMBERSHIP_ROLE_LABELS = {
+    "member": lazy_gettext("Member"),
+    "manager": lazy_gettext("Manager"),
+}
+MEMBERSHIP_STATUS_LABELS = {
+    "pending": lazy_gettext("Waiting for approval"),
+    "active": lazy_gettext("Current"),
+    "ended": lazy_gettext("Ended"),
+    "rejected": lazy_gettext("Not accepted"),
+}
+ORGANISATION_STATUS_LABELS = {
+    "active": lazy_gettext("Active"),
+    "pending": lazy_gettext("Waiting for approval"),
+    "rejected": lazy_gettext("Not accepted"),
+    "merged": lazy_gettext("Merged into another organisation"),
+}
+CERTIFICATE_STATUS_LABELS = {
+    "valid": lazy_gettext("Valid"),
+    "expired": lazy_gettext("Expired"),
+    "revoked": lazy_gettext("Revoked"),
+}
+
+
+def register_core_labels(registry) -> None:
+    """The words for the core's stored values; features add theirs (``registry.add_labels``)."""
+    for group, labels in {
+        "role": ROLE_LABELS, "membership_role": MEMBERSHIP_ROLE_LABELS,
+        "membership_status": MEMBERSHIP_STATUS_LABELS, "organisation_status": ORGANISATION_STATUS_LABELS,
+        "certificate_status": CERTIFICATE_STATUS_LABELS, "organisation_kind": KIND_LABELS,
+        "sector": SECTOR_LABELS, "size_band": SIZE_LABELS, "sex": SEX_LABELS, "language": LANGUAGE_LABELS,
+    }.items():
+        registry.add_labels(group, labels)
 
 
 def local_time(value, zone: str | None = None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
@@ -75,9 +111,21 @@ def local_time(value, zone: str | None = None, fmt: str = "%a %d %b %Y, %H:%M") 
     return f"{value.astimezone(tz).strftime(fmt)} ({zone or 'UTC'})"
 
 
+def viewer_time(value, what: str = "datetime") -> str:
+    """A UTC instant in the zone of the person looking at the page (``lms.timezones.zone_of``),
+    in their language: ``{{ attempt.deadline_at|viewer_time("time") }}``. ``what``:
+    "datetime", "date", "time" or "day"."""
+    from .timezones import format_in_zone, zone_of
+
+    return format_in_zone(value, zone_of(current_user), str(get_locale() or "en"), what)
+
+
 def setup_templating(app, registry) -> None:
     """Filters and context for the LMS's templates; the menu comes from this app's registry."""
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(viewer_time, "viewer_time")
+    # {{ membership.status|label("membership_status") }}: the words for a stored value
+    app.add_template_filter(lambda value, group: registry.label(value, group), "label")
     app.add_template_filter(lambda a, b: {**a, **b}, "dict_merge")
 
     @app.context_processor
@@ -99,10 +147,10 @@ def setup_templating(app, registry) -> None:
         return {
             "lms_menu": menu,
             "country_name": country_name,
-            "kind_label": lambda k: KIND_LABELS.get(k, k),
-            "sector_label": lambda s: SECTOR_LABELS.get(s, s),
-            "size_label": lambda s: SIZE_LABELS.get(s, s or ""),
-            "sex_label": lambda s: SEX_LABELS.get(s, s),
+            "kind_label": lambda k: registry.label(k, "organisation_kind"),
+            "sector_label": lambda s: registry.label(s, "sector"),
+            "size_label": lambda s: registry.label(s, "size_band"),
+            "sex_label": lambda s: registry.label(s, "sex"),
             "record_kind_label": lambda t: registry.record_kinds[t].label if t in registry.record_kinds else t,
             "site_name": app.config["LMS_SITE_NAME"],
             "current_locale": lambda: str(get_locale()),

@@ -32,7 +32,22 @@ def setup(registry) -> None:
     # For the organisation managers (and the secretariat): those who may schedule a run.
     registry.add_menu(MenuEntry("lms_workshops.schedule", lambda: _l("Schedule a workshop"), "authenticated",
                                 order=26, visible=may_schedule))
+
+    from lms.registry import HomeSection
+
+    from .services.home import my_upcoming_workshops, series_overview, workshop_steps
+
+    registry.add_home_section(HomeSection("workshops.upcoming", lambda: _l("My upcoming workshops"),
+                                          "workshops/home_upcoming.html", my_upcoming_workshops, order=20))
+    registry.add_home_section(HomeSection("workshops.series", lambda: _l("Workshop series"),
+                                          "workshops/home_series.html", series_overview, audience="visitor", order=20))
+    registry.add_next_steps(workshop_steps)
     registry.add_content_importer("workshops", import_series)
+
+    from .forms import LABELS
+
+    for group, labels in LABELS.items():
+        registry.add_labels(group, labels)
 
     from .demo import load_activity
     from .services.registration import forget_person

@@ -39,6 +39,23 @@ RUN_AUDIENCE_LABELS = {
     "open": _l("Open to everyone"),
     "members": _l("Members of the host organisation and its member businesses"),
 }
+REGISTRATION_STATUS_LABELS = {
+    "pending": _l("Waiting for approval"),
+    "confirmed": _l("Place confirmed"),
+    "waitlisted": _l("On the waiting list"),
+    "cancelled": _l("Cancelled"),
+    "rejected": _l("Not accepted"),
+}
+RUN_STATUS_LABELS = {
+    "scheduled": _l("Scheduled"),
+    "cancelled": _l("Cancelled"),
+}
+#: The words for the workshops' stored values (the ``label`` filter), by group.
+LABELS = {
+    "registration_status": REGISTRATION_STATUS_LABELS, "run_status": RUN_STATUS_LABELS,
+    "stakeholder_category": STAKEHOLDER_LABELS, "series_audience": SERIES_AUDIENCE_LABELS,
+    "run_audience": RUN_AUDIENCE_LABELS,
+}
 
 
 def _languages():

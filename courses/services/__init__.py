@@ -10,17 +10,19 @@ pages       what each learner's page shows, in one call
 from __future__ import annotations
 
 from .attempts import (
-    Availability, QuizError, attempts_of, availability, finish_expired, own_attempt, save_answers, start_attempt,
-    submit_attempt,
+    Availability, HandIn, QuizError, attempts_of, availability, finish_expired, hand_in, own_attempt, save_answers,
+    start_attempt, submit_attempt,
 )
 from .catalogue import all_courses, catalogue, course_by_slug, set_published, visible_course
 from .completion import ISSUER, check_completion, is_complete, latest_record, progress, read_lesson_ids, \
     recertification_opened_at
-from .learning import enrol, enrolment_of, lesson_at, mark_read, open_lesson, resume_lesson
+from .learning import (
+    CourseStep, enrol, enrolment_of, handed_in, lesson_at, mark_read, next_step, open_lesson, resume_at, resume_lesson,
+)
 from .pages import course_page, lesson_page, presented, quiz_page, result_page
 
 __all__ = [
-    "ISSUER", "Availability", "QuizError", "all_courses", "attempts_of", "availability", "catalogue",
+    "CourseStep", "HandIn", "ISSUER", "Availability", "hand_in", "QuizError", "handed_in", "next_step", "resume_at", "all_courses", "attempts_of", "availability", "catalogue",
     "check_completion", "course_by_slug", "course_page", "enrol", "enrolment_of", "finish_expired", "is_complete",
     "latest_record", "lesson_at", "lesson_page", "mark_read", "open_lesson", "own_attempt", "presented", "progress",
     "quiz_page", "read_lesson_ids", "recertification_opened_at", "resume_lesson", "result_page", "save_answers",

@@ -154,6 +154,31 @@ def submit_attempt(session: Session, attempt: QuizAttempt, answers: dict, now: d
     return attempt
 
 
+@dataclass
+class HandIn:
+    """What handing in did: handed the attempt in, or asked the learner to confirm first."""
+
+    attempt: QuizAttempt
+    #: the positions (from 1, in the attempt's order) of the questions left unanswered,
+    #: when the learner has to confirm before the attempt is handed in; empty: handed in
+    unanswered: list[int]
+
+
+def hand_in(session: Session, attempt: QuizAttempt, answers: dict, *, confirmed: bool,
+            now: datetime | None = None) -> HandIn:
+    """Hand the attempt in (``submit_attempt``), unless questions are left unanswered and
+    the learner has not confirmed that they want to hand in anyway: then every answer
+    given is saved (``save_answers``), nothing is graded, and the unanswered questions are
+    returned for the confirmation step. Once time has run out there is nothing to confirm."""
+    now = now or utcnow()
+    if not confirmed and attempt.status == "in_progress" and not engine.is_overdue(attempt, now):
+        missing = [n for n, (question, _layout) in enumerate(engine.questions_of(session, attempt), 1)
+                   if str(question.id) not in answers]
+        if missing and save_answers(session, attempt, answers, now):
+            return HandIn(attempt, missing)
+    return HandIn(submit_attempt(session, attempt, answers, now), [])
+
+
 def finish_expired(session: Session, attempt: QuizAttempt) -> QuizAttempt:
     """Time ran out: grade what was saved before the deadline, with the locks and the
     follow-up of ``submit_attempt``.

@@ -1,6 +1,8 @@
 """Enrolling, reading lessons and picking up where one left off."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -8,7 +10,9 @@ from sqlalchemy.orm import Session
 from lms.accounts.models import User
 from lms.db import utcnow, writer
 
-from ..models import Course, Enrolment, Lesson, LessonRead
+from lms.records.models import CompletionRecord
+
+from ..models import Course, Enrolment, Lesson, LessonRead, Quiz, QuizAttempt
 from .completion import check_completion, read_lesson_ids
 from .locks import lock_enrolment
 
@@ -68,12 +72,61 @@ def mark_read(session: Session, enrolment: Enrolment, lesson: Lesson) -> None:
     check_completion(session, enrolment)
 
 
+def resume_at(lessons: list[Lesson], read: set[int], last_lesson_id: int | None) -> Lesson | None:
+    """Where to pick up: the last lesson opened while it is unread; once it is read, the
+    next unread one after it (else the first unread); with everything read, the last
+    lesson opened, else the first."""
+    last = next((lesson for lesson in lessons if lesson.id == last_lesson_id), None)
+    if last is not None and last.id not in read:
+        return last
+    unread = [lesson for lesson in lessons if lesson.id not in read]
+    if unread:
+        after = [lesson for lesson in unread if last is not None and lesson.position > last.position]
+        return (after or unread)[0]
+    return last or (lessons[0] if lessons else None)
+
+
 def resume_lesson(session: Session, enrolment: Enrolment) -> Lesson:
-    """Where to pick up: the last lesson opened, else the first unread, else the first."""
-    lessons = enrolment.version.lessons
-    if enrolment.last_lesson_id:
-        for lesson in lessons:
-            if lesson.id == enrolment.last_lesson_id:
-                return lesson
+    """Where to pick up (``resume_at``)."""
     read = read_lesson_ids(session, enrolment.user_id, enrolment.version)
-    return next((lesson for lesson in lessons if lesson.id not in read), lessons[0])
+    return resume_at(enrolment.version.lessons, read, enrolment.last_lesson_id)
+
+
+def handed_in(session: Session, user_id: int, quiz_ids) -> set[int]:
+    """Which of ``quiz_ids`` the person has handed in (or run out of time on) at least once."""
+    quiz_ids = [q for q in quiz_ids if q is not None]
+    if not quiz_ids:
+        return set()
+    return set(session.scalars(select(QuizAttempt.quiz_id).distinct().where(
+        QuizAttempt.user_id == user_id, QuizAttempt.quiz_id.in_(quiz_ids), QuizAttempt.status != "in_progress")))
+
+
+@dataclass(frozen=True)
+class CourseStep:
+    """What a learner does next on a course: the main action of its page and of their home.
+
+    ``kind``: "pretest" (take the pre-test first), "lesson" (read ``lesson``), "final"
+    (take the final quiz), "certificate" (done: ``record``, their certificate), "renew"
+    (the certificate has expired: the final quiz again)."""
+
+    kind: str
+    lesson: Lesson | None = None
+    record: CompletionRecord | None = None
+
+
+def next_step(lessons: list[Lesson], read: set[int], last_lesson_id: int | None, *, pretest: Quiz | None,
+              pretest_taken: bool, final: Quiz | None, completed: bool,
+              record: CompletionRecord | None) -> CourseStep:
+    """The one rule for what comes next. A completed course offers its certificate (or,
+    once it has expired, the final quiz again); the pre-test comes first while nothing
+    has been read (it measures what the learner knew before the lessons); then the
+    lesson to resume; once every lesson is read, the final quiz."""
+    if completed and record is not None:
+        if record.revoked_at is None and not record.is_valid and final is not None:
+            return CourseStep("renew", record=record)
+        return CourseStep("certificate", record=record)
+    if pretest is not None and not pretest_taken and not read:
+        return CourseStep("pretest")
+    if any(lesson.id not in read for lesson in lessons) or final is None:
+        return CourseStep("lesson", lesson=resume_at(lessons, read, last_lesson_id))
+    return CourseStep("final")

@@ -13,7 +13,7 @@ from ..quiz import engine
 from ..quiz.types import QUESTION_TYPES
 from .attempts import Availability, attempts_of, availability
 from .completion import latest_record, read_lesson_ids
-from .learning import enrolment_of, lesson_at, open_lesson, resume_lesson
+from .learning import CourseStep, enrolment_of, handed_in, lesson_at, next_step, open_lesson, resume_lesson
 
 
 @dataclass
@@ -24,17 +24,26 @@ class CoursePage:
     quizzes: dict[str, Quiz | None]
     record: CompletionRecord | None
     resume: Lesson | None
+    #: what the learner does next (None: not enrolled)
+    next: CourseStep | None = None
 
 
 def course_page(session: Session, user: User, course: Course) -> CoursePage:
     """The course as ``user`` sees it: the version they follow (or the current one),
-    what they have read, where to resume, and their certificate once completed."""
+    what they have read, where to resume, what comes next, and their certificate once
+    completed."""
     enrolment = enrolment_of(session, user, course)
     version = enrolment.version if enrolment else course.current_version
-    read = read_lesson_ids(session, user.id, version) if enrolment else set()
-    record = latest_record(session, user.id, course.id) if enrolment and enrolment.completed_at else None
-    return CoursePage(enrolment, version, read, {role: version.quiz(role) for role in QUIZ_ROLES}, record,
-                      resume_lesson(session, enrolment) if enrolment else None)
+    quizzes = {role: version.quiz(role) for role in QUIZ_ROLES}
+    if enrolment is None:
+        return CoursePage(None, version, set(), quizzes, None, None)
+    read = read_lesson_ids(session, user.id, version)
+    record = latest_record(session, user.id, course.id) if enrolment.completed_at else None
+    pretest = quizzes["pretest"]
+    step = next_step(version.lessons, read, enrolment.last_lesson_id, pretest=pretest,
+                     pretest_taken=pretest is not None and pretest.id in handed_in(session, user.id, [pretest.id]),
+                     final=quizzes["final"], completed=enrolment.completed_at is not None, record=record)
+    return CoursePage(enrolment, version, read, quizzes, record, resume_lesson(session, enrolment), step)
 
 
 @dataclass

@@ -74,10 +74,15 @@ def attempt(slug: str, attempt_id: int):
             services.save_answers(session, attempt, form.answers())
             flash(_("Your answers have been saved."), "success")
             return redirect(url_for("lms_courses.attempt", slug=slug, attempt_id=attempt.id))
-        services.submit_attempt(session, attempt, form.answers())
-        return redirect(url_for("lms_courses.result", slug=slug, attempt_id=attempt.id))
+        outcome = services.hand_in(session, attempt, form.answers(), confirmed=form.is_confirmed())
+        if not outcome.unanswered:
+            return redirect(url_for("lms_courses.result", slug=slug, attempt_id=attempt.id))
+        # The confirmation step: the same page with every answer kept, and a second submit.
+        return render_template("courses/attempt.html", course=course, attempt=attempt, quiz=attempt.quiz,
+                               questions=services.presented(session, attempt), form=form,
+                               unanswered=outcome.unanswered)
     return render_template("courses/attempt.html", course=course, attempt=attempt, quiz=attempt.quiz,
-                           questions=services.presented(session, attempt), form=form)
+                           questions=services.presented(session, attempt), form=form, unanswered=[])
 
 
 @bp.get("/<slug>/attempts/<int:attempt_id>/result")

@@ -31,21 +31,20 @@ def course(slug: str):
     page = services.course_page(get_session(), current_user, course)
     return render_template("courses/course.html", course=course, version=page.version, enrolment=page.enrolment,
                            read=page.read, quizzes=page.quizzes, record=page.record, form=CSRFForm(),
-                           resume=page.resume)
+                           resume=page.resume, step=page.next)
 
 
 @bp.post("/<slug>/enrol")
 @login_required
 def enrol(slug: str):
+    """Enrolling lands on the course page, which shows the progress and what comes next."""
     course = course_or_404(slug)
     if not CSRFForm().validate():
         abort(400)
-    enrolment = services.enrol(get_session(), current_user, course)
-    if enrolment.version.quiz("pretest") is not None:
-        flash(_("You are enrolled. Start with the short pre-test: it shows what you already know."), "success")
-        return redirect(url_for("lms_courses.quiz", slug=slug, role="pretest"))
-    flash(_("You are enrolled."), "success")
-    return redirect(url_for("lms_courses.lesson", slug=slug, position=1))
+    services.enrol(get_session(), current_user, course)
+    flash(_("You are enrolled. Your progress is saved as you go: come back to this page, or to My learning, "
+            "to pick up where you left off."), "success")
+    return redirect(url_for("lms_courses.course", slug=slug))
 
 
 @bp.get("/<slug>/resume")

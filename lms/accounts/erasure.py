@@ -43,6 +43,7 @@ def erase_person(session: Session, user: User, actor: User | None) -> None:
     user.name = "—"
     user.password_hash = None
     user.country = None
+    user.time_zone = None
     user.sex = None
     user.active = False
     user.session_token = secrets.token_hex(16)

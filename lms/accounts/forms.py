@@ -6,6 +6,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioF
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from ..templating import LANGUAGE_LABELS, country_choices
+from ..timezones import time_zone_choices
 
 MIN_PASSWORD = 10
 
@@ -21,6 +22,21 @@ def sex_choices():
 
 def _countries():
     return [("", _l("Choose your country"))] + country_choices()
+
+
+def _time_zones():
+    from flask_babel import get_locale
+
+    return [("", _l("The usual time of my country"))] + list(time_zone_choices(str(get_locale() or "en")))
+
+
+def time_zone_field():
+    """The person's time zone; the service checks it (any zone of the system's database)."""
+    return SelectField(
+        _l("Time zone"), choices=_time_zones, default="", validate_choice=False,
+        description=_l("Quiz deadlines and other times are shown in this time zone. "
+                       "Leave the first choice to use the usual time of your country."),
+    )
 
 
 class PasswordStrength:
@@ -47,6 +63,7 @@ class SignupForm(FlaskForm):
                        "the programme reaches. It is never shown to anyone else."),
     )
     language = SelectField(_l("Preferred language"), choices=list(LANGUAGE_LABELS.items()), default="en")
+    time_zone = time_zone_field()
     invitation = HiddenField()
 
 
@@ -79,6 +96,7 @@ class ProfileForm(FlaskForm):
                        "the programme reaches. It is never shown to anyone else."),
     )
     language = SelectField(_l("Preferred language"), choices=list(LANGUAGE_LABELS.items()))
+    time_zone = time_zone_field()
 
 
 class ChangePasswordForm(FlaskForm):

@@ -34,6 +34,9 @@ class User(UserMixin, Base):
     #: female, male, other, or NULL (not recorded). Used only for anonymous statistics.
     sex: Mapped[str | None] = mapped_column(String(10))
     language: Mapped[str] = mapped_column(String(5), default="en")
+    #: IANA time zone the person's own times are shown in (``lms.timezones``); NULL: their
+    #: country's usual zone.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
     #: Changes whenever the password changes; part of the session identity, so that
     #: changing a password logs out every other session.

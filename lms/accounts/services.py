@@ -13,6 +13,7 @@ from ..audit import audit
 from ..common import FieldError
 from ..db import utcnow
 from ..mail import queue_mail
+from ..timezones import country_time_zone, is_time_zone
 from .models import ROLES, LoginAttempt, PasswordReset, User, hash_token
 
 # Checked against when the email is unknown, so that a wrong email costs as much time
@@ -30,12 +31,26 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def create_user(
-    session: Session, *, email: str, name: str, password: str, role: str = "learner",
-    country: str | None = None, sex: str | None = None, language: str = "en",
-) -> User:
+def chosen_time_zone(time_zone: str | None, country: str | None) -> str | None:
+    """The zone a person chose, or their country's usual one when they left the choice
+    (None when the country has none known: their times are then shown in UTC)."""
     from flask_babel import gettext as _
 
+    if not time_zone:
+        return country_time_zone(country)
+    if not is_time_zone(time_zone):
+        raise FieldError(_("Choose a time zone from the list."), field="time_zone")
+    return time_zone
+
+
+def create_user(
+    session: Session, *, email: str, name: str, password: str, role: str = "learner",
+    country: str | None = None, sex: str | None = None, language: str = "en", time_zone: str | None = None,
+) -> User:
+    """A new account; ``time_zone`` left empty: the country's usual zone."""
+    from flask_babel import gettext as _
+
+    zone = chosen_time_zone(time_zone, country)
     email = normalise_email(email)
     if find_user_by_email(session, email) is not None:
         raise FieldError(
@@ -44,10 +59,24 @@ def create_user(
         )
     user = User(
         email=email, name=name.strip(), role=role, country=country or None,
-        sex=sex or None, language=language or "en",
+        sex=sex or None, language=language or "en", time_zone=zone,
     )
     user.set_password(password)
     session.add(user)
+    session.flush()
+    return user
+
+
+def update_profile(session: Session, user: User, *, name: str, country: str, sex: str | None, language: str,
+                   time_zone: str | None) -> User:
+    """The person's own changes to their profile, checked whole before anything changes.
+    ``time_zone`` left empty: the usual zone of ``country``."""
+    zone = chosen_time_zone(time_zone, country)
+    user.name = name.strip()
+    user.country = country
+    user.sex = sex or None
+    user.language = language
+    user.time_zone = zone
     session.flush()
     return user
 

@@ -45,6 +45,7 @@ def signup():
             user = services.create_user(
                 session, email=form.email.data, name=form.name.data, password=form.password.data,
                 country=form.country.data, sex=form.sex.data, language=form.language.data,
+                time_zone=form.time_zone.data,
             )
         except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc))
@@ -125,13 +126,17 @@ def profile():
     form = ProfileForm(obj=current_user)
     if request.method == "GET":
         form.sex.data = current_user.sex or ""
+        form.time_zone.data = current_user.time_zone or ""
     if form.validate_on_submit():
-        current_user.name = form.name.data.strip()
-        current_user.country = form.country.data
-        current_user.sex = form.sex.data or None
-        current_user.language = form.language.data
-        flash(_("Your profile has been saved."), "success")
-        return redirect(url_for("lms_accounts.profile"))
+        try:
+            services.update_profile(
+                get_session(), current_user, name=form.name.data, country=form.country.data, sex=form.sex.data,
+                language=form.language.data, time_zone=form.time_zone.data)
+        except services.FieldError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            flash(_("Your profile has been saved."), "success")
+            return redirect(url_for("lms_accounts.profile"))
     return render_template("lms/accounts/profile.html", form=form)
 
 

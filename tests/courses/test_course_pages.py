@@ -56,7 +56,10 @@ def test_visitor_sees_overview_but_not_lessons(client, session):
 def test_enrol_read_resume_progress(client, session):
     course, user = _login(client, session, pretest=True)
     r = client.post("/courses/dd-essentials/enrol")
-    assert r.location.endswith("/courses/dd-essentials/quiz/pretest")
+    assert r.location == "/courses/dd-essentials"  # the course page: progress and what comes next
+    page = client.get(r.location).data.decode()
+    assert '<progress id="progress" max="3" value="0">' in page
+    assert 'class="button" href="/courses/dd-essentials/quiz/pretest">Start with the pre-test' in page
     page = client.get("/courses/dd-essentials/lessons/2").data.decode()
     assert "Text of lesson 2" in page and 'rel="prev"' in page and 'rel="next"' in page
     assert "<h2 id=" in page  # rendered Markdown with heading anchors
@@ -96,8 +99,8 @@ def test_double_submit_over_http_records_one_attempt(client, session):
     _login(client, session)
     client.post("/courses/dd-essentials/enrol")
     url = client.post("/courses/dd-essentials/quiz/final/start").location
-    first = client.post(url, data={"action": "submit"})
-    second = client.post(url, data={"action": "submit"})
+    first = client.post(url, data={"action": "submit", "confirmed": "1"})
+    second = client.post(url, data={"action": "submit", "confirmed": "1"})
     assert first.status_code == second.status_code == 302
     assert session.scalar(select(func.count()).select_from(QuizAttempt)) == 1
     assert session.scalar(select(QuizAttempt.status)) == "submitted"
@@ -124,7 +127,7 @@ def test_completing_the_course_writes_one_record_with_snapshots(client, session)
     for n in (1, 2):
         client.post(f"/courses/dd-essentials/lessons/{n}/done")
     url = client.post("/courses/dd-essentials/quiz/final/start").location
-    client.post(url, data={"action": "submit"})  # a fail first
+    client.post(url, data={"action": "submit", "confirmed": "1"})  # a fail first, handed in blank
     assert session.scalar(select(func.count()).select_from(CompletionRecord)) == 0
     url = client.post("/courses/dd-essentials/quiz/final/start").location
     result = _answer_everything_right(client, session, url)

@@ -1,4 +1,5 @@
-"""A learner takes the starter course end to end in Chromium: pre-test, every lesson,
+"""A learner takes the starter course end to end in Chromium: enrolling onto the course
+page, the pre-test (handed in blank, confirmed), every lesson,
 a failed final quiz, a passed one, the certificate, and its verification page."""
 from __future__ import annotations
 
@@ -56,12 +57,21 @@ def test_learner_earns_a_verified_certificate(live_app, live_server, page, a11y,
     page.get_by_role("link", name=re.compile("Due diligence essentials")).click()
     page.get_by_role("button", name="Enrol on this course").click()
 
-    # The pre-test: a baseline, answered honestly (here: left blank).
+    # Enrolling lands on the course page: the progress bar, and the pre-test as what comes next.
+    expect(page.get_by_text("You are enrolled.")).to_be_visible()
+    expect(page.locator("progress#progress")).to_have_attribute("value", "0")
+    a11y.check(page)
+    page.get_by_role("link", name="Start with the pre-test").click()
+
+    # The pre-test: a baseline, answered honestly (here: left blank, which asks first).
     expect(page.get_by_role("heading", level=1)).to_contain_text("re-test")
     a11y.check(page)
     page.get_by_role("button", name="Start the quiz").click()
     a11y.check(page)
-    page.get_by_role("button", name="Hand in").click()
+    page.get_by_role("button", name="Hand in", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile("You have not answered"))).to_be_visible()
+    a11y.check(page)
+    page.get_by_role("button", name="Hand in now").first.click()
     a11y.check(page)
     page.get_by_role("link", name="Start the first lesson").click()
 
@@ -81,19 +91,22 @@ def test_learner_earns_a_verified_certificate(live_app, live_server, page, a11y,
 
     # The final quiz: a first attempt handed in blank fails.
     page.get_by_role("button", name="Start the quiz").click()
-    page.get_by_role("button", name="Hand in").click()
+    page.get_by_role("button", name="Hand in", exact=True).click()
+    page.get_by_role("button", name="Hand in now").first.click()
     expect(page.get_by_text("Not passed", exact=True)).to_be_visible()
     page.get_by_role("link", name="Try again").click()
     page.get_by_role("button", name="Start a new attempt").click()
     with live_app.extensions["lms"].sessionmaker() as session:
         answer_everything_right(page, session, latest_attempt_id(live_app))
     a11y.check(page)
-    page.get_by_role("button", name="Hand in").click()
+    page.get_by_role("button", name="Hand in", exact=True).click()
     expect(page.get_by_text("Passed", exact=True)).to_be_visible()
     expect(page.get_by_text("you have completed the course")).to_be_visible()
     a11y.check(page)
 
     page.get_by_role("link", name="Get your certificate").click()
+    # A completed course's main action is its certificate, not "Continue".
+    expect(page.locator("a.button")).to_have_text("Download your certificate (PDF)")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download your certificate (PDF)").click()
     pdf = tmp_path / "certificate.pdf"

@@ -207,7 +207,7 @@ POST_ROUTES = [
     # a partial form keeps the stored values
     ("/account/profile", signed_in(moved("/account/profile")), None),
     ("/admin/users/{learner}/erase", only({"secretariat"}), None),
-    ("/courses/{course}/enrol", signed_in(moved("/courses/{course}/lessons/1")), None),
+    ("/courses/{course}/enrol", signed_in(TO_COURSE), None),
     # only the learner is enrolled (with an attempt under way, which the start resumes):
     # the others are sent to the course page
     ("/courses/{course}/lessons/1/done", {**signed_in(TO_COURSE), "learner": moved("/courses/{course}/lessons/2")},

@@ -209,3 +209,21 @@ def test_0009_writes_every_organisations_search_name(engine):
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT COUNT(*) FROM lms_organisations")) == len(names)
         assert conn.scalar(text("SELECT COUNT(*) FROM lms_organisation_sectors")) == len(names)
+
+
+def test_0011_gives_people_a_time_zone_that_follows_their_country_until_they_choose(engine):
+    """Existing people keep every field and get no zone (NULL: their country's usual one,
+    ``lms.timezones.zone_of``); downgrading drops the column and nothing else."""
+    migrate.upgrade(engine, "0010")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO lms_users (id, email, name, role, country, language, active, session_token, "
+                          "person_key, created_at) VALUES (1, 'ama@example.org', 'Ama', 'learner', 'GH', 'en', true, "
+                          "'t', 'k', '2026-12-01 08:00:00')"))
+    migrate.upgrade(engine, "0011")
+    with engine.connect() as conn:
+        assert tuple(conn.execute(text("SELECT email, country, time_zone FROM lms_users")).one()) == (
+            "ama@example.org", "GH", None)
+    migrate.downgrade(engine, "0010")
+    assert "time_zone" not in {c["name"] for c in inspect(engine).get_columns("lms_users")}
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT email FROM lms_users")) == "ama@example.org"

@@ -147,4 +147,70 @@ def test_my_workshops_and_the_roster_do_not_grow_with_the_data(app, session, cli
     page = organiser.get(roster).get_data(as_text=True)
     assert page.count('name="present"') == 30 and page.count(" checked>") == 15
     assert client.get("/workshops/mine").get_data(as_text=True).count("/workshops/runs/") >= 60
+
+
+
+def test_the_home_page_does_not_grow_with_the_data(app, session, client):
+    """The home page: a learner's "My learning" (courses in progress and completed, upcoming
+    workshops, what to do next) and the visitors' home (every course and series), the
+    same number of statements for 3 and for 30 courses, series, runs and registrations."""
+    from datetime import timedelta
+
+    from courses.models import Enrolment, LessonRead
+    from lms.db import utcnow
+    from lms.records.services import record_completion
+    from workshops.models import Attendance, Registration, RegistrationStatus
+
+    from ..factories import PASSWORD, make_course, make_org, make_run, make_series
+
+    learner = make_user(session, org=make_org(session, kind="sme", country="GH"), country="GH")
+    session.commit()
+    made = iter(range(10_000))
+
+    def grow(n: int) -> None:
+        """n more courses the learner follows (a third of them completed) and n they have not
+        started; n series; n runs they hold a place at, n they attended, n open to them."""
+        for _ in range(n):
+            k = next(made)
+            course = make_course(session, slug=f"home-{k}", lessons=3, pretest=k % 2 == 0)
+            make_course(session, slug=f"not-started-{k}")
+            enrolment = Enrolment(user_id=learner.id, course_id=course.id, version_id=course.current_version_id)
+            session.add(enrolment)
+            lessons = course.current_version.lessons
+            for lesson in lessons[:k % 4]:
+                session.add(LessonRead(user_id=learner.id, lesson_id=lesson.id))
+            if k % 3 == 0:
+                enrolment.completed_at = utcnow()
+                with app.test_request_context():
+                    record_completion(session, learner, item_type="course", item_id=course.id,
+                                      item_key=course.slug, item_version=1, item_title=f"Course {k}",
+                                      issuer="Alliance 8.7 Learning")
+            make_series(session)
+            host = make_org(session, country="GH")
+            for run in (make_run(session, host=host), make_run(session, host=host,
+                                                               starts=utcnow() - timedelta(days=2), sessions=1)):
+                registration = Registration(run_id=run.id, user_id=learner.id, status=RegistrationStatus.CONFIRMED,
+                                            checkin_token=secrets.token_urlsafe(16))
+                session.add(registration)
+                session.flush()
+                if run.sessions[0].starts_at < utcnow():
+                    session.add(Attendance(registration_id=registration.id, session_id=run.sessions[0].id,
+                                           method="qr"))
+            make_run(session, host=host)  # open, in their country, not registered
+        session.commit()
+
+    visitor = app.test_client()
+    assert client.post("/account/login", data={"email": learner.email, "password": PASSWORD}).status_code == 302
+    counter = Counter(app.extensions["lms"].engine)
+
+    def counts() -> dict:
+        return {"learner": _count(client, counter, "/"), "visitor": _count(visitor, counter, "/")}
+
+    grow(3)
+    small = counts()
+    grow(27)
+    page = client.get("/").get_data(as_text=True)
+    assert page.count('<progress id="progress-') >= 15 and page.count("/records/certificates/") >= 10
+    assert page.count('href="/workshops/runs/') >= 30 and "Give your feedback" in page
+    assert visitor.get("/").get_data(as_text=True).count('href="/courses/') >= 60
     assert counts() == small
