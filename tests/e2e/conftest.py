@@ -6,6 +6,7 @@ import pytest
 from lms.db import Base
 from tests.support.app import make_test_app
 from tests.support.net import serving
+from tests.support.phone import PHONE
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,6 +42,15 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(java_script_enabled=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser):
+    """A page on the phone most of the LMS's people use (tests/support/phone.py)."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, java_script_enabled=True)
     page = context.new_page()
     yield page
     context.close()

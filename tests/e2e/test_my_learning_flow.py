@@ -19,15 +19,10 @@ from lms.db import utcnow
 from lms.records.services import record_completion
 from tests.e2e.conftest import Accessibility
 from tests.factories import PASSWORD, make_org, make_run, make_user
+from tests.support.phone import PHONE, fits
 from workshops.models import Registration, WorkshopSeries
 
-VIEWPORT = {"width": 360, "height": 740}
 ESSENTIALS = "Due diligence essentials for SMEs"
-
-
-def fits(page) -> None:
-    """Nothing wider than the phone's screen."""
-    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], page.url
 
 
 def _world(live_app) -> None:
@@ -58,7 +53,7 @@ def _world(live_app) -> None:
 
 def test_my_learning_on_a_phone_without_javascript(live_app, live_server, browser):
     _world(live_app)
-    context = browser.new_context(viewport=VIEWPORT, is_mobile=True, has_touch=True, java_script_enabled=False)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, java_script_enabled=False)
     page = context.new_page()
     checked = []
 
@@ -132,12 +127,12 @@ def test_my_learning_on_a_phone_without_javascript(live_app, live_server, browse
 
     # axe-core, which needs JavaScript: the same pages in the same session.
     a11y = Accessibility()
-    with_js = browser.new_context(viewport=VIEWPORT, is_mobile=True, storage_state=context.storage_state())
+    with_js = browser.new_context(viewport=PHONE, is_mobile=True, storage_state=context.storage_state())
     check = with_js.new_page()
     for url in checked[1:] + [live_server + "/"]:
         check.goto(url)
         a11y.check(check)
-    visitor = browser.new_context(viewport=VIEWPORT, is_mobile=True).new_page()
+    visitor = browser.new_context(viewport=PHONE, is_mobile=True).new_page()
     visitor.goto(checked[0])
     a11y.check(visitor)
     with_js.close()

@@ -25,9 +25,9 @@ from lms.db import Base
 from tests.conftest import make_test_app
 from tests.factories import PASSWORD
 from tests.support.net import serving
+from tests.support.phone import PHONE
 from tests.lms.test_access import GET_ROUTES, ROLES, build_world
 
-VIEWPORT = {"width": 360, "height": 740}
 FILES = (".csv", ".xlsx", ".ics", ".pdf", ".json")  # downloads, not pages
 NOT_PAGES = {"/healthz"}
 
@@ -114,7 +114,7 @@ def phone(browser, phone_server, phone_world):
 
     def page_of(role):
         if role not in pages:
-            context = browser.new_context(viewport=VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True)
+            context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
             page = context.new_page()
             if role != "visitor":
                 page.goto(phone_server + "/account/login")

@@ -19,18 +19,13 @@ from lms.db import get_session, utcnow
 from lms.mail import OutboxMessage
 from tests.factories import make_org, make_user
 from tests.support.accounts import log_in_page
+from tests.support.phone import PHONE, fits
 from workshops import CONTENT_DIR
 from workshops.content import import_series
 from workshops.models import RegistrationStatus, WorkshopRun
 from workshops.services import registration as booking
 
-PHONE = {"width": 360, "height": 740}
 SERIES = "Due diligence for small businesses"
-
-
-def fits(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} is {width} px wide"
 
 
 def login(page, base, email):
