@@ -216,6 +216,11 @@ class Worker:
     def claim(self) -> tuple[Job, JobKind] | None:
         while True:
             now = self.clock()
+            # A plain read first: an idle worker looking every few seconds never takes
+            # SQLite's write lock, which the web processes' writes would wait for.
+            with self.sessionmaker() as session:
+                if session.scalar(select(Job.id).where(self._due(now)).limit(1)) is None:
+                    return None
             with self.sessionmaker() as session, session.begin():
                 write_lock(session)
                 job = session.scalars(

@@ -293,3 +293,22 @@ def test_the_jobs_page_lists_failures_and_retries_or_drops_them(app, session, cl
     assert response.status_code == 409
     assert _jobs(app, "test.flaky")[-1].status == "done"
     assert client.post("/admin/jobs/999999/retry").status_code == 404
+
+
+@pytest.mark.sqlite_only
+def test_an_idle_worker_takes_no_write_lock(app, database_url):
+    """Looking for work is a plain read: while a web process holds SQLite's write lock,
+    an idle worker's look still comes back at once (instead of waiting behind it)."""
+    import sqlite3
+
+    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        looked = threading.Event()
+        thread = threading.Thread(target=lambda: (Worker(app, kinds={"mail"}).run_due(), looked.set()))
+        thread.start()
+        assert looked.wait(10), "the idle worker waited for the write lock"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        thread.join(40)
