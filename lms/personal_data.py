@@ -56,10 +56,24 @@ def completion_records(session: Session, user) -> list[dict]:
             for r in rows]
 
 
+def account_events(session: Session, user) -> dict:
+    """What the audit log and the login throttle hold about the account: the actions
+    done to it (their names and times; the details may name other people) and the
+    times of failed sign-ins with its address (not where from: that may be someone else)."""
+    from .accounts.models import AuditEntry, LoginAttempt
+
+    events = session.execute(select(AuditEntry.action, AuditEntry.at).where(
+        AuditEntry.target_type == type(user).__name__, AuditEntry.target_id == user.id).order_by(AuditEntry.id))
+    failed = session.scalars(select(LoginAttempt.at).where(LoginAttempt.email == user.email).order_by(LoginAttempt.at))
+    return {"audit_log": [{"action": e.action, "at": e.at} for e in events],
+            "failed_sign_ins": list(failed) if user.email else []}
+
+
 def register_core_personal_data(registry: Registry) -> None:
     registry.add_personal_data("profile", profile)
     registry.add_personal_data("memberships", memberships)
     registry.add_personal_data("completion_records", completion_records)
+    registry.add_personal_data("account", account_events)
 
 
 def collect(session: Session, user) -> dict:

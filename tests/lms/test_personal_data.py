@@ -93,6 +93,10 @@ def test_someone_with_nothing_yet_gets_the_empty_parts(app, session, client, aut
     assert data["memberships"] == [] and data["completion_records"] == []
     assert data["courses"] == {"enrolments": [], "quiz_attempts": []}
     assert data["workshops"] == {"registrations": [], "calendar_feed": None}
+    assert data["account"] == {"audit_log": [], "failed_sign_ins": []}
+    client.get("/account/profile/data")
+    assert [e["action"] for e in client.get("/account/profile/data").get_json()["account"]["audit_log"]] == \
+        ["personal_data.download", "personal_data.download"]
 
 
 def test_the_profile_page_links_the_download_and_visitors_must_sign_in(app, session, client, auth):
