@@ -141,14 +141,20 @@ def restore(engine, path: Path, force: bool = False) -> str:
     if target.exists() and not force and not is_empty(engine):
         raise BackupError(_("The configured database %(path)s is not empty; give --force to replace it "
                             "(take a backup of it first).", path=target))
+    if not target.parent.is_dir():
+        raise BackupError(_("No such folder: %(path)s.", path=target.parent))
     engine.dispose()
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         destination = sqlite3.connect(target, timeout=30)
         try:
+            # one transaction on the destination: it holds the whole backup or is unchanged
             source.backup(destination, pages=-1)
         finally:
             destination.close()
+    except sqlite3.Error as exc:
+        raise BackupError(_("%(path)s could not be restored: %(error)s. The database is unchanged.",
+                            path=path, error=exc)) from exc
     finally:
         source.close()
     engine.dispose()
