@@ -44,6 +44,9 @@ def setup(registry) -> None:
     registry.add_home_section(HomeSection("courses.catalogue", lambda: _l("Courses"), "courses/home_catalogue.html",
                                           course_overview, audience="visitor", order=10))
     registry.add_next_steps(suggested_courses)
+    from .services.personal_data import course_data
+
+    registry.add_personal_data("courses", course_data)
     registry.add_content_importer("courses", import_content)
     from .forms import LABELS
 

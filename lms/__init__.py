@@ -120,10 +120,12 @@ class LMS:
         from .jobs import register_core_jobs
         from .metrics.definitions import register_core_metrics
         from .home import register_core_home
+        from .personal_data import register_core_personal_data
         from .templating import register_core_labels
         register_core_metrics(registry)
         register_core_labels(registry)
         register_core_home(registry)
+        register_core_personal_data(registry)
         register_core_jobs(registry)
         features.load(app, registry)  # each feature of LMS_FEATURES fills this app's registry
 

@@ -186,6 +186,16 @@ class Registry:
     #: group -> {stored value: lazy label}: the words a person sees for stored values
     #: (statuses, roles, kinds), one mapping for every page (the ``label`` filter)
     labels: dict = field(default_factory=dict)
+    #: (name, callable(session, user) -> JSON-able): the parts of a person's own data
+    #: download (lms.personal_data), in the order added; the core's come first
+    personal_data: list[tuple] = field(default_factory=list)
+
+    def add_personal_data(self, name: str, source) -> None:
+        """A part of the person's data download, under ``name`` (one source per name)."""
+        if any(n == name and s is not source for n, s in self.personal_data):
+            raise ValueError(f"the personal data download already has a part {name!r}")
+        if (name, source) not in self.personal_data:
+            self.personal_data.append((name, source))
 
     def add_home_section(self, section: HomeSection) -> None:
         if all(s.key != section.key for s in self.home_sections):

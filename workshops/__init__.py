@@ -53,6 +53,9 @@ def setup(registry) -> None:
     from .services.registration import forget_person
 
     registry.add_erasure_hook(forget_person)
+    from .services.personal_data import workshop_data
+
+    registry.add_personal_data("workshops", workshop_data)
 
     registry.add_demo_loader(load_activity)
 

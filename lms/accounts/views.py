@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..auth import login_required
-from ..db import get_session
+from ..db import get_session, utcnow
 from . import services
 from .forms import ChangePasswordForm, LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
 
@@ -138,6 +138,25 @@ def profile():
             flash(_("Your profile has been saved."), "success")
             return redirect(url_for("lms_accounts.profile"))
     return render_template("lms/accounts/profile.html", form=form)
+
+
+@bp.get("/profile/data")
+@login_required
+def my_data():
+    """Everything the LMS holds about the signed-in person, as a JSON download."""
+    from ..audit import audit
+    from ..db import writer
+    from ..personal_data import collect, to_json
+
+    user = current_user._get_current_object()
+    body = to_json(collect(get_session(), user))
+    with writer() as session:
+        audit("personal_data.download", user, user, session=session)
+    response = make_response(body)
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="my-data-{utcnow().date().isoformat()}.json"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/password", methods=["GET", "POST"])

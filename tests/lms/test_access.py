@@ -67,6 +67,7 @@ GET_ROUTES = [
     ("/account/signup", {**every(moved("/organisations/mine")), "visitor": 200}),
     ("/account/password/forgot", every(200)),
     ("/account/profile", signed_in(200)),
+    ("/account/profile/data", signed_in(200)),
     ("/account/password", signed_in(200)),
     ("/organisations/", signed_in(200)),
     ("/organisations/{eo_a}", signed_in(200)),
