@@ -89,7 +89,10 @@ class ResetRequestForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     #: the person whose password is reset (set by the view)
     owner = None
-    password = PasswordField(_l("New password"), validators=[DataRequired(), PasswordStrength()])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), PasswordStrength()],
+        description=_l("At least 10 characters. A short sentence is easy to remember and hard to guess."),
+    )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))],
@@ -112,7 +115,10 @@ class ChangePasswordForm(FlaskForm):
     #: the person changing their password (set by the view)
     owner = None
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
-    password = PasswordField(_l("New password"), validators=[DataRequired(), PasswordStrength()])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), PasswordStrength()],
+        description=_l("At least 10 characters. A short sentence is easy to remember and hard to guess."),
+    )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))],
