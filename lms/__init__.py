@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, g, has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect, generate_csrf
@@ -201,6 +201,8 @@ def load_user(identity: str):
 def _select_locale():
     from flask_login import current_user
 
+    if not has_request_context():
+        return None  # a command or a job: the default locale
     if getattr(current_user, "is_authenticated", False) and current_user.language in LANGUAGES:
         return current_user.language
     return request.accept_languages.best_match(LANGUAGES) or "en"

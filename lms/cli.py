@@ -249,12 +249,16 @@ def user_create(email, name, password, role, org_name, manager, country):
     """Create an account (idempotent: an existing email is reported, not duplicated)."""
     from sqlalchemy import select
 
+    from .accounts.passwords import password_problem
     from .accounts.services import FieldError, create_user, find_user_by_email
     from .orgs.models import Membership, Organisation
     from .orgs.services import activate_membership
 
     if manager and not org_name:
         raise click.UsageError("--manager needs --org.")
+    problem = password_problem(password, email=email, name=name)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--password")
     with _state().sessionmaker() as session:
         org = None
         if org_name:

@@ -7,8 +7,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 
 from ..templating import LANGUAGE_LABELS, country_choices
 from ..timezones import time_zone_choices
-
-MIN_PASSWORD = 10
+from .passwords import password_problem
 
 
 def sex_choices():
@@ -40,13 +39,21 @@ def time_zone_field():
 
 
 class PasswordStrength:
-    def __call__(self, form, field):
-        value = field.data or ""
-        if len(value) < MIN_PASSWORD:
-            raise ValidationError(_l("Use at least %(n)d characters.", n=MIN_PASSWORD))
-        if value.lower() in {"password123", "1234567890", "qwertyuiop"} or len(set(value)) < 4:
-            raise ValidationError(_l("This password is too easy to guess. Try a short sentence."))
+    """The password rule (``passwords.password_problem``) on a form's new-password field.
 
+    The person is the form's ``owner`` (a User: set by the view for a change or a reset),
+    else the form's own ``email`` and ``name`` fields (sign-up)."""
+
+    def __call__(self, form, field):
+        owner = getattr(form, "owner", None)
+        if owner is not None:
+            email, name = owner.email, owner.name
+        else:
+            email = form.email.data if "email" in form else None
+            name = form.name.data if "name" in form else None
+        problem = password_problem(field.data or "", email=email, name=name)
+        if problem:
+            raise ValidationError(problem)
 
 
 class SignupForm(FlaskForm):
@@ -80,7 +87,12 @@ class ResetRequestForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), PasswordStrength()])
+    #: the person whose password is reset (set by the view)
+    owner = None
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), PasswordStrength()],
+        description=_l("At least 10 characters. A short sentence is easy to remember and hard to guess."),
+    )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))],
@@ -100,8 +112,13 @@ class ProfileForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
+    #: the person changing their password (set by the view)
+    owner = None
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
-    password = PasswordField(_l("New password"), validators=[DataRequired(), PasswordStrength()])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), PasswordStrength()],
+        description=_l("At least 10 characters. A short sentence is easy to remember and hard to guess."),
+    )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))],

@@ -110,9 +110,11 @@ def forgot_password():
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     session = get_session()
-    if services.valid_reset(session, token) is None:
+    reset = services.valid_reset(session, token)
+    if reset is None:
         return render_template("lms/accounts/reset_invalid.html"), 410
     form = ResetPasswordForm()
+    form.owner = reset.user
     if form.validate_on_submit():
         services.reset_password(session, token, form.password.data)
         flash(_("Your password has been changed. Log in with the new one."), "success")
@@ -163,6 +165,7 @@ def my_data():
 @login_required
 def change_password():
     form = ChangePasswordForm()
+    form.owner = current_user._get_current_object()
     if form.validate_on_submit():
         if not current_user.check_password(form.current.data):
             form.current.errors.append(_("This is not your current password."))

@@ -71,6 +71,10 @@ def test_the_standalone_app_migrates_imports_and_serves_from_the_wheel(wheel_env
         runner = app.test_cli_runner()
         init = runner.invoke(args=["lms", "init"])
         assert init.exit_code == 0, init.output
+        # The list of common passwords is package data of the wheel.
+        weak = runner.invoke(args=["lms", "user", "create", "ama@example.org", "--name", "Ama",
+                                   "--password", "password123"])
+        assert weak.exit_code == 2 and "most common" in weak.output, weak.output
         client = app.test_client()
         for path in ("/", "/courses/", "/workshops/", "/account/login", "/static/lms.css"):
             response = client.get(path)
