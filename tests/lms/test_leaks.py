@@ -61,3 +61,55 @@ def test_a_reset_does_the_same_work_for_known_and_unknown_addresses(app, session
         # known address are written with the request's commit, after the page is made.
         assert statements == known and "SELECT" in known
     assert [m.to_addr for m in session.scalars(select(OutboxMessage))] == ["kwame@example.org"]
+
+
+# -- names and titles on one line -------------------------------------------------------------
+
+INJECTED = "Eve\r\nBcc: x"
+
+
+def test_one_line():
+    from lms.common import one_line
+
+    assert one_line(INJECTED) == "Eve Bcc: x"
+    assert one_line(" Ama\tOwusu\x00\u2028\x85 ") == "Ama Owusu"
+    assert one_line(None) is None
+
+
+def test_names_typed_with_line_breaks_are_saved_on_one_line(client, session, auth):
+    from lms.accounts.models import User
+    from lms.orgs.models import Organisation
+
+    make_user(session, email="sec@example.org", role="secretariat")
+    session.commit()
+    signup = {"name": INJECTED, "email": "eve@example.org", "password": "cocoa season in kumasi",
+              "country": "GH", "sex": "female", "language": "en"}
+    assert client.post("/account/signup", data=signup).status_code == 302
+    assert session.scalar(select(User.name).where(User.email == "eve@example.org")) == "Eve Bcc: x"
+    session.commit()
+    r = client.post("/account/profile", data={"name": "Eve\nCc: y\r", "country": "GH", "sex": "", "language": "en"})
+    assert r.status_code == 302
+    session.refresh_all()
+    assert session.scalar(select(User.name).where(User.email == "eve@example.org")) == "Eve Cc: y"
+    session.commit()
+    client.post("/account/logout")
+    auth.login("sec@example.org")
+    form = {"name": "Cocoa\r\nBcc: x", "kind": "employers_organisation", "country": "GH",
+            "sectors": ["mining"], "size_band": "", "parent_id": "", "website": ""}
+    assert client.post("/organisations/new", data=form).status_code == 302
+    org = session.scalar(select(Organisation).where(Organisation.name == "Cocoa Bcc: x"))
+    assert org is not None and "\n" not in org.search_name
+
+
+def test_titles_are_saved_on_one_line(session):
+    from tests.factories import make_run
+
+    run = make_run(session)
+    run.title = "Due diligence\r\nBcc: x"
+    run.series.title = "Series\nBcc: x"
+    for s in run.sessions:
+        s.title = "Day one\rBcc: x"
+    session.commit()
+    session.refresh_all()
+    assert (run.title, run.series.title) == ("Due diligence Bcc: x", "Series Bcc: x")
+    assert all(s.title == "Day one Bcc: x" for s in run.sessions)
