@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from lms.accounts.models import User
+from lms.common import one_line
 from lms.db import Base, UTCDateTime, utcnow
 
 AUDIENCES = ("sme", "employers_organisation", "all")
@@ -69,6 +70,11 @@ class CourseVersion(Base):
 
     def quiz(self, role: str) -> Quiz | None:
         return next((q for q in self.quizzes if q.role == role), None)
+
+    @validates("title")
+    def _one_line(self, _key, value):
+        # Names and titles go into mail headers: saved on one line.
+        return one_line(value)
 
 
 class Lesson(Base):

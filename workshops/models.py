@@ -6,10 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from lms.accounts.models import User
-from lms.common import CODE_ALPHABET
+from lms.common import CODE_ALPHABET, one_line
 from lms.db import Base, UTCDateTime, utcnow
 from lms.orgs.models import Organisation
 
@@ -99,6 +99,11 @@ class WorkshopSeries(Base):
         back_populates="series", order_by="SeriesSession.position", cascade="all, delete-orphan"
     )
 
+    @validates("title")
+    def _one_line(self, _key, value):
+        # Names and titles go into mail headers: saved on one line.
+        return one_line(value)
+
 
 class SeriesSession(Base):
     """The outline of one session of a series."""
@@ -114,6 +119,11 @@ class SeriesSession(Base):
     outline_md: Mapped[str] = mapped_column(Text, default="")
 
     series: Mapped[WorkshopSeries] = relationship(back_populates="sessions")
+
+    @validates("title")
+    def _one_line(self, _key, value):
+        # Names and titles go into mail headers: saved on one line.
+        return one_line(value)
 
 
 class WorkshopRun(Base):
@@ -163,6 +173,11 @@ class WorkshopRun(Base):
         back_populates="run", order_by="RunSession.starts_at", cascade="all, delete-orphan"
     )
 
+    @validates("title")
+    def _one_line(self, _key, value):
+        # Names and titles go into mail headers: saved on one line.
+        return one_line(value)
+
 
 class RunSession(Base):
     __tablename__ = "lms_run_sessions"
@@ -182,6 +197,11 @@ class RunSession(Base):
     def has_started(self, now: datetime | None = None) -> bool:
         """Attendance can be recorded only from the session's start (UTC)."""
         return self.starts_at <= (now or utcnow())
+
+    @validates("title")
+    def _one_line(self, _key, value):
+        # Names and titles go into mail headers: saved on one line.
+        return one_line(value)
 
 
 class Registration(Base):

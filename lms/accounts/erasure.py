@@ -1,10 +1,16 @@
 """Erasing a person: their account and personal fields go; the records they earned
-stay, anonymous (the snapshots on them never named anyone), so every past figure holds."""
+stay, anonymous (the snapshots on them never named anyone), so every past figure holds.
+
+Their email address and name go from free text too: where a row is worth keeping (an
+audit entry, a sent email, a join request's message) the words that named them are
+replaced by their pseudonymous ``person_key``, which the exports use as well."""
 from __future__ import annotations
 
+import json
+import re
 import secrets
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..audit import audit
@@ -14,7 +20,91 @@ from ..mail import OutboxMessage
 from ..orgs.models import Invitation, Membership
 from ..records.models import CompletionRecord
 from ..registry import registry_of
-from .models import LoginAttempt, PasswordReset, User
+from .models import AuditEntry, LoginAttempt, PasswordReset, User
+
+
+#: The name an erased account keeps (the column is required).
+ERASED_NAME = "—"
+
+
+def identifying_values(user: User) -> list[str]:
+    """What names ``user`` in free text: their email address and their name."""
+    values = {v.strip() for v in (user.email, user.name) if v and v.strip() and v.strip() != ERASED_NAME}
+    return sorted(values, key=len, reverse=True)  # the longer first: an email holding the name
+
+
+def _like(text: str) -> str:
+    return "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _naming(columns, values: list[str]):
+    """A WHERE clause: any of ``columns`` holds any of ``values`` (case aside), as typed
+    or as JSON writes it (``ensure_ascii``: "Zoë" is stored as "Zo\\u00eb")."""
+    forms = {f for v in values for f in (v, json.dumps(v)[1:-1])}
+    return or_(*(func.lower(column).like(_like(f), escape="\\") for column in columns for f in forms))
+
+
+def _redact(text: str | None, pattern: re.Pattern, replacement: str) -> str | None:
+    if not text:
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return pattern.sub(replacement, text)
+    if not isinstance(data, (dict, list)):
+        return pattern.sub(replacement, text)
+
+    def walk(value):
+        if isinstance(value, str):
+            return pattern.sub(replacement, value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    return json.dumps(walk(data), default=str, sort_keys=True)
+
+
+def scrub_person(session: Session, user: User, model, *columns, where=None) -> list:
+    """Replace ``user``'s email address and name in ``columns`` (attributes of
+    ``model``) by their ``person_key`` wherever they appear, in the rows ``where``
+    selects (default: every row); the rows it changed. JSON text (an audit entry's
+    detail, a job's payload) stays valid JSON. For the erasure hooks of features."""
+    values = identifying_values(user)
+    if not values:
+        return []
+    # Whole words only: a short name must not eat into the words around it.
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in values), re.IGNORECASE)
+    stmt = select(model).where(_naming(columns, values))
+    if where is not None:
+        stmt = stmt.where(where)
+    rows = list(session.scalars(stmt))
+    for row in rows:
+        for column in columns:
+            key = column.key
+            setattr(row, key, _redact(getattr(row, key), pattern, user.person_key))
+    return rows
+
+
+def _forget_mail_about(session: Session, user: User) -> None:
+    """Email naming the person, sent to someone else. One still queued whose subject
+    names them is about them (a join request to a manager) and announces what the
+    erasure ends (their request, their place): it goes, with its job. Any other keeps
+    its place in the log, or in the queue, naming them by their pseudonym."""
+    values = identifying_values(user)
+    if not values:
+        return
+    queued = select(OutboxMessage.id, OutboxMessage.job_id).where(
+        OutboxMessage.sent_at.is_(None), _naming((OutboxMessage.to_addr, OutboxMessage.subject), values))
+    rows = session.execute(queued).all()
+    if rows:
+        job_ids = [job_id for _id, job_id in rows if job_id is not None]
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_([i for i, _j in rows]))
+                        .execution_options(synchronize_session=False))
+        if job_ids:
+            session.execute(delete(Job).where(Job.id.in_(job_ids)).execution_options(synchronize_session=False))
+    scrub_person(session, user, OutboxMessage, OutboxMessage.subject, OutboxMessage.body_text)
 
 
 def erase_person(session: Session, user: User, actor: User | None) -> None:
@@ -30,17 +120,27 @@ def erase_person(session: Session, user: User, actor: User | None) -> None:
                     .execution_options(synchronize_session=False))
     session.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id))
     if email:
-        session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
-        session.execute(delete(Invitation).where(Invitation.email == email))
+        session.execute(delete(LoginAttempt).where(func.lower(LoginAttempt.email) == email.lower()))
         # Their emails go, and the jobs that would have sent them.
-        mail_jobs = select(OutboxMessage.job_id).where(OutboxMessage.to_addr == email,
-                                                        OutboxMessage.job_id.is_not(None))
+        to_them = func.lower(OutboxMessage.to_addr) == email.lower()
+        mail_jobs = select(OutboxMessage.job_id).where(to_them, OutboxMessage.job_id.is_not(None))
         session.execute(delete(Job).where(Job.id.in_(mail_jobs)).execution_options(synchronize_session=False))
-        session.execute(delete(OutboxMessage).where(OutboxMessage.to_addr == email))
+        session.execute(delete(OutboxMessage).where(to_them).execution_options(synchronize_session=False))
+    # Invitations to their address, or to them by name at another: they are about them.
+    invited = [func.lower(Invitation.name) == user.name.strip().lower()] if user.name else []
+    if email:
+        invited.append(func.lower(Invitation.email) == email.lower())
+    if invited:
+        session.execute(delete(Invitation).where(or_(*invited)).execution_options(synchronize_session=False))
+    _forget_mail_about(session, user)
+    scrub_person(session, user, AuditEntry, AuditEntry.detail)
+    scrub_person(session, user, Job, Job.payload, Job.last_error)
+    scrub_person(session, user, Membership, Membership.message)
+    scrub_person(session, user, CompletionRecord, CompletionRecord.revoked_reason)
     for hook in registry_of(session).erasure_hooks:
         hook(session, user)
     user.email = None
-    user.name = "—"
+    user.name = ERASED_NAME
     user.password_hash = None
     user.country = None
     user.time_zone = None

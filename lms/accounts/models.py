@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..common import one_line
 from ..db import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -94,6 +95,11 @@ class User(UserMixin, Base):
     def manages(self, organisation) -> bool:
         m = self.membership
         return bool(m and m.role == "manager" and m.organisation_id == organisation.id)
+
+    @validates("name")
+    def _one_line(self, _key, value):
+        # Names and titles go into mail headers: saved on one line.
+        return one_line(value)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"

@@ -18,7 +18,17 @@ from .models import ROLES, LoginAttempt, PasswordReset, User, hash_token
 
 # Checked against when the email is unknown, so that a wrong email costs as much time
 # as a wrong password and the response time does not reveal which accounts exist.
-_DUMMY_HASH = None
+_DUMMY_HASH: str | None = None
+
+
+def prepare_dummy_hash() -> None:
+    """Hash a throwaway password once, when the app starts (``LMS.init_app``): made
+    lazily, the first unknown login would pay for the hashing and stand out."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        from . import models  # hashed as accounts' passwords are, so it costs the same
+
+        _DUMMY_HASH = models.generate_password_hash(secrets.token_hex(8))
 
 
 
@@ -124,7 +134,6 @@ def authenticate(session: Session, email: str, password: str, ip: str) -> LoginR
     A failure is recorded as a row; the login page answers 200 so that the row is
     committed with the request.
     """
-    global _DUMMY_HASH
     email = normalise_email(email)
     _queue_attempts_on(session, email)
     if is_throttled(session, email, ip):
@@ -135,30 +144,38 @@ def authenticate(session: Session, email: str, password: str, ip: str) -> LoginR
         user.last_login_at = utcnow()
         return LoginResult(user=user)
     if user is None:
-        from werkzeug.security import check_password_hash, generate_password_hash
+        from werkzeug.security import check_password_hash
 
-        _DUMMY_HASH = _DUMMY_HASH or generate_password_hash(secrets.token_hex(8))
         check_password_hash(_DUMMY_HASH, password)
     session.add(LoginAttempt(email=email, ip=ip or "-"))
     return LoginResult()
 
 
 def request_password_reset(session: Session, email: str, link_for) -> None:
-    """Email a reset link if the account exists; say nothing either way."""
-    user = find_user_by_email(session, email)
-    if user is None or not user.is_active:
-        return
-    token = secrets.token_urlsafe(32)
-    hours = current_app.config["LMS_PASSWORD_RESET_HOURS"]
-    session.add(PasswordReset(
-        user_id=user.id, token_hash=hash_token(token), expires_at=utcnow() + timedelta(hours=hours),
-    ))
+    """Email a reset link if the account exists; say nothing either way.
+
+    The request does the same work for every address (one lookup, a token, its hash,
+    the link, the rendered email) so that its time does not tell which accounts exist;
+    only the rows differ, and they are written with the request's commit (the sending is
+    the job worker's)."""
     from flask_babel import gettext as _
 
-    queue_mail(
-        session, user.email, _("Reset your password"), "password_reset",
-        user=user, link=link_for(token), hours=hours,
-    )
+    from ..mail import render_mail
+
+    user = find_user_by_email(session, email)
+    known = user is not None and user.is_active
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["LMS_PASSWORD_RESET_HOURS"]
+    reset = PasswordReset(token_hash=hash_token(token), expires_at=utcnow() + timedelta(hours=hours))
+    link, subject = link_for(token), _("Reset your password")
+    if not known:
+        # A stand-in, never added to the session: the same template renders for nobody.
+        render_mail("password_reset", user=User(name=normalise_email(email), email=normalise_email(email)),
+                    link=link, hours=hours)
+        return
+    reset.user_id = user.id
+    session.add(reset)
+    queue_mail(session, user.email, subject, "password_reset", flush=False, user=user, link=link, hours=hours)
 
 
 def valid_reset(session: Session, token: str) -> PasswordReset | None:

@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..accounts.models import User
+from ..common import one_line
 from ..db import Base, UTCDateTime, utcnow
 from .search import MAX_LENGTH, search_key
 
@@ -82,6 +83,8 @@ class Organisation(Base):
 
     @validates("name")
     def _keep_search_name(self, _key, value):
+        # On one line, as it goes into mail headers.
+        value = one_line(value)
         self.search_name = search_key(value)
         return value
 
@@ -171,3 +174,8 @@ class Invitation(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship()
+
+    @validates("name")
+    def _one_line(self, _key, value):
+        # Names and titles go into mail headers: saved on one line.
+        return one_line(value)

@@ -16,12 +16,13 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from lms.accounts.erasure import scrub_person
 from lms.accounts.models import User
 from lms.common import FieldError
 from lms.db import holds_write_lock, utcnow
 from lms.orgs.models import Organisation
 
-from ..models import LIVE, SEATED, CalendarFeed, Registration, RegistrationStatus, RunStatus, WorkshopRun
+from ..models import LIVE, SEATED, CalendarFeed, Evaluation, Registration, RegistrationStatus, RunStatus, WorkshopRun
 from . import notifications
 
 S = RegistrationStatus
@@ -252,7 +253,9 @@ def _locked(session: Session, registration_id: int) -> Registration:
 
 def forget_person(session: Session, user: User) -> None:
     """Erasure: the registrations stay (with their snapshots, for the counts) but lose
-    their tie to the person and what they wrote about their needs."""
+    their tie to the person and what they wrote about their needs; their evaluations'
+    comments keep the words but not their name."""
+    scrub_person(session, user, Evaluation, Evaluation.comments)
     session.execute(update(Registration).where(Registration.user_id == user.id)
                     .values(user_id=None, accessibility_needs=None).execution_options(synchronize_session=False))
     session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user.id).execution_options(
