@@ -22,6 +22,7 @@ from ..audit import audit
 from ..auth import can_manage, login_required, secretariat_required
 from ..db import get_session, writer
 from ..exports import Download, Table, download_response
+from ..forms import requested_page
 from ..metrics.definitions import compute
 from ..orgs.models import Organisation
 from . import dashboard as board
@@ -37,13 +38,6 @@ FORMAT = "<any(csv, xlsx):fmt>"
 
 def _today():
     return datetime.now(timezone.utc).date()
-
-
-def _page() -> int:
-    try:
-        return max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        return 1
 
 
 def _countries(session) -> list[str]:
@@ -147,7 +141,7 @@ def _table_query(form: TableForm, scope, *, paged: bool) -> TableQuery:
     return TableQuery(
         scope=scope, q=(form.q.data or "").strip(), country=form.country.data or "",
         kind=form.org_kind.data or "", sector=form.sector.data or "", period=form.period(),
-        sort=sort, descending=request.args.get("dir") == "desc", page=_page(),
+        sort=sort, descending=request.args.get("dir") == "desc", page=requested_page(),
         per_page=PER_PAGE if paged else None,
     )
 
@@ -172,7 +166,7 @@ def organisations(fmt: str | None = None):
         tables = [Table("Records", downloads.table_columns(table), downloads.table_rows(table))]
         return download_response(fmt, Download("records", tables, about))
     return render_template("lms/reports/organisations.html", form=form, table=table, per_page=PER_PAGE,
-                           page=_page(), sort=request.args.get("sort", "name"),
+                           page=requested_page(), sort=request.args.get("sort", "name"),
                            descending=request.args.get("dir") == "desc")
 
 
@@ -211,10 +205,10 @@ def organisation(org_id: int, fmt: str | None = None):
             name, _("Records of %(name)s", name=org.name), form, whose=[downloads.organisation_setting(org)],
             options=options)))
     records, total, completions = organisation_records(session, org, period, current_registry(),
-                                                       include_members=include_members, page=_page())
+                                                       include_members=include_members, page=requested_page())
     return render_template("lms/reports/organisation.html", org=org, form=form, records=records, total=total,
                            completions=completions, record_kinds=current_registry().sorted_record_kinds(),
-                           page=_page(), per_page=PER_PAGE, include_members=include_members)
+                           page=requested_page(), per_page=PER_PAGE, include_members=include_members)
 
 
 @bp.get("/organisations/<int:org_id>/cascade")
