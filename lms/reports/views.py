@@ -40,6 +40,11 @@ def _today():
     return datetime.now(timezone.utc).date()
 
 
+def _status(form) -> int:
+    """A page whose filters are refused says so next to the fields, with 400."""
+    return 400 if form.errors else 200
+
+
 def _countries(session) -> list[str]:
     return list(session.scalars(select(Organisation.country).where(Organisation.status == "active").distinct()))
 
@@ -88,7 +93,7 @@ def dashboard(fmt: str | None = None):
                            outputs=board.outputs(current_registry()),
                            labels=board.metric_labels(current_registry()), charts=charts,
                            split_keys=board.SPLIT_KEYS, not_narrowed=board.not_narrowed(current_registry(), course),
-                           not_narrowed_note=board.NOT_NARROWED_NOTE)
+                           not_narrowed_note=board.NOT_NARROWED_NOTE), _status(form)
 
 
 def _course_choices(session) -> list[tuple[str, str]]:
@@ -167,7 +172,7 @@ def organisations(fmt: str | None = None):
         return download_response(fmt, Download("records", tables, about))
     return render_template("lms/reports/organisations.html", form=form, table=table, per_page=PER_PAGE,
                            page=requested_page(), sort=request.args.get("sort", "name"),
-                           descending=request.args.get("dir") == "desc")
+                           descending=request.args.get("dir") == "desc"), _status(form)
 
 
 # -- one organisation ------------------------------------------------------------------------------
@@ -208,7 +213,7 @@ def organisation(org_id: int, fmt: str | None = None):
                                                        include_members=include_members, page=requested_page())
     return render_template("lms/reports/organisation.html", org=org, form=form, records=records, total=total,
                            completions=completions, record_kinds=current_registry().sorted_record_kinds(),
-                           page=requested_page(), per_page=PER_PAGE, include_members=include_members)
+                           page=requested_page(), per_page=PER_PAGE, include_members=include_members), _status(form)
 
 
 @bp.get("/organisations/<int:org_id>/cascade")
@@ -229,4 +234,4 @@ def cascade_view(org_id: int, fmt: str | None = None):
         about = downloads.about(name, _("Cascade to the member SMEs of %(name)s", name=org.name), form,
                                 whose=[downloads.organisation_setting(org)])
         return download_response(fmt, Download(name, downloads.cascade_tables(view), about))
-    return render_template("lms/reports/cascade.html", org=org, form=form, view=view)
+    return render_template("lms/reports/cascade.html", org=org, form=form, view=view), _status(form)
