@@ -81,7 +81,7 @@ class Period:
     end: date
 
     def __post_init__(self):
-        if period_problems(self.start, self.end):
+        if self.start is None or self.end is None or period_problems(self.start, self.end):
             raise ValueError("a period ends on or after its start, both within the report days")
 
     def bounds(self) -> tuple[datetime, datetime]:
