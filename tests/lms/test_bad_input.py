@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-from datetime import date
 
 import pytest
 
@@ -90,8 +89,8 @@ def test_the_api_refuses_the_same_dates(app, client, session, people):
 def test_a_csv_cell_beyond_the_csv_limit_is_a_row_error(client, auth, session, people, caplog, cell):
     auth.login(people["manager"])
     text = f"email,name\nrosa@example.org,Rosa\n{cell}\n"
-    response = client.post(f"/organisations/{people['eo'].id}/import",
-                           data={"file": (io.BytesIO(text.encode()), "members.csv")}, content_type="multipart/form-data")
+    response = client.post(f"/organisations/{people['eo'].id}/import", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(text.encode()), "members.csv")})
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Nothing was imported" in page
