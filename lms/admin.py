@@ -14,7 +14,7 @@ from .audit import audit
 from .auth import secretariat_required
 from .common import FieldError
 from .db import get_session
-from .forms import CSRFForm
+from .forms import CSRFForm, requested_page
 from .registry import current_registry
 
 bp = Blueprint("lms_admin", __name__)
@@ -41,13 +41,6 @@ class EraseForm(CSRFForm):
     confirm = StringField()
 
 
-def _page() -> int:
-    try:
-        return max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        return 1
-
-
 def _account_or_404(user_id: int) -> User:
     """An account that has not been erased."""
     user = get_session().get(User, user_id)
@@ -66,7 +59,7 @@ def users():
         stmt = stmt.where(or_(func.lower(User.name).contains(q, autoescape=True),
                               User.email.contains(q, autoescape=True)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = _page()
+    page = requested_page()
     rows = session.scalars(stmt.order_by(func.lower(User.name)).offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     return render_template("lms/admin/users.html", rows=rows, total=total, page=page, per_page=PER_PAGE, q=q,
                            form=CSRFForm(), roles=ROLES)
@@ -93,7 +86,7 @@ def update_user(user_id: int):
 @secretariat_required
 def audit_log():
     session = get_session()
-    page = _page()
+    page = requested_page()
     total = session.scalar(select(func.count()).select_from(AuditEntry))
     rows = session.scalars(
         select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
@@ -136,7 +129,7 @@ def jobs():
     counts: dict = {}
     for kind, status, n in session.execute(select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)):
         counts.setdefault(kind, dict.fromkeys(JobStatus, 0))[JobStatus(status)] = n
-    page = _page()
+    page = requested_page()
     failed_q = select(Job).where(Job.status == JobStatus.FAILED.value)
     total = session.scalar(select(func.count()).select_from(failed_q.subquery()))
     failed = session.scalars(failed_q.order_by(Job.finished_at.desc(), Job.id.desc())

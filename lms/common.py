@@ -7,10 +7,63 @@ codes people type.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, timedelta
 
 #: The largest id a row can have: integer primary keys are 32-bit on PostgreSQL, and a
 #: larger number typed into a form or a link names no row.
 MAX_ID = 2**31 - 1
+
+#: The highest page number a listing shows: beyond it every listing is empty, and the
+#: offset (page x rows per page) stays far inside the database's integers.
+MAX_PAGE = 100_000
+
+#: The days a report period may cover. It ends at the midnight after its last day, which
+#: the calendar's last day does not have.
+FIRST_REPORT_DAY = date.min
+LAST_REPORT_DAY = date.max - timedelta(days=1)
+
+#: The days a session or a registration window may be scheduled on: a session is opened
+#: for check-in and reminded of some time before it starts, and shown in every time
+#: zone, which near year 1 or 9999 leaves the calendar.
+FIRST_SCHEDULE_DAY = date(2000, 1, 1)
+LAST_SCHEDULE_DAY = date(2100, 12, 31)
+
+
+def bounded_int(value, low: int = 0, high: int = MAX_ID) -> int | None:
+    """``value`` (text or an int) as an integer from ``low`` to ``high``; None when it is
+    not written in ASCII digits (``str.isdigit`` also accepts "²", which ``int`` refuses)
+    or lies outside. The length is checked before ``int`` reads it: Python refuses
+    strings of more than 4,300 digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if low <= value <= high else None
+    text = str(value if value is not None else "").strip()
+    digits = text[1:] if text[:1] == "-" else text
+    if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > len(str(max(abs(low), abs(high)))):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def page_number(value) -> int:
+    """A ``?page=`` value as a page number: 1 when it is missing, not a number or below
+    1; ``MAX_PAGE`` when it is beyond."""
+    text = str(value if value is not None else "").strip()
+    if not text.isascii() or not text.isdigit():
+        return 1
+    if len(text) > len(str(MAX_PAGE)):
+        return MAX_PAGE
+    return min(max(int(text), 1), MAX_PAGE)
+
+
+def day_within(day: date | datetime | None, first: date, last: date) -> bool:
+    """``day`` (or a datetime's day) lies from ``first`` to ``last``; None passes."""
+    if day is None:
+        return True
+    if isinstance(day, datetime):
+        day = day.date()
+    return first <= day <= last
 
 #: The interface and content languages, English first (the fallback).
 LANGUAGES = ("en", "fr", "es")

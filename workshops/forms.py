@@ -6,9 +6,10 @@ from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, FieldList, Form, FormField, IntegerField,
                      RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField, TimeField,
                      URLField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 from wtforms.widgets import HiddenInput
 
+from lms.common import bounded_int
 from lms.db import MAX_ID
 from lms.forms import CSRFForm
 from lms.templating import LANGUAGE_LABELS, country_choices
@@ -211,6 +212,11 @@ class RosterForm(CSRFForm):
     those of confirmed participants and ignores the rest)."""
 
     present = SelectMultipleField(validate_choice=False, default=())
+
+    def validate_present(self, field):
+        # The boxes carry registration ids: anything else was not sent by the page.
+        if any(bounded_int(value, 1) is None for value in field.data or ()):
+            raise ValidationError(_l("The roster names a registration that does not exist."))
 
 
 class QrCheckInForm(CSRFForm):

@@ -16,7 +16,12 @@ bp = Blueprint("lms_accounts", __name__)
 
 
 def _safe_next(target: str | None, default: str) -> str:
+    """``target`` when it is a path on this site, else ``default``. The raw value is
+    judged: urlsplit drops tabs, CR and LF, which browsers drop too ("/\t/evil.example"
+    is "//evil.example" to them), and a CR or LF in a Location header splits it."""
     target = target or ""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return default
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
         return target

@@ -43,7 +43,7 @@ def _metric_arguments():
     import re
     from datetime import date
 
-    from ..metrics.definitions import Filters, Period
+    from ..metrics.definitions import Filters, Period, period_problems
 
     args, problems = request.args, {}
 
@@ -58,10 +58,7 @@ def _metric_arguments():
     for name, value in (("from", start), ("to", end)):
         if value is None:
             problems[name] = "required, a calendar date written YYYY-MM-DD"
-    if start and end and end < start:
-        problems["to"] = "must not be before 'from'"
-    if end == date.max:  # the period ends at the next midnight, which has no date
-        problems["to"] = f"must be before {date.max.isoformat()}"
+    problems.update(period_problems(start, end))
     checks = {
         "country": lambda v: re.fullmatch(r"[A-Z]{2}", v), "sector": lambda v: v in SECTORS,
         "org_kind": lambda v: v in KINDS, "course": lambda v: re.fullmatch(COURSE_SLUG, v),

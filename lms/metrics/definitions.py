@@ -66,6 +66,7 @@ from typing import Sequence
 
 from sqlalchemy import Select, and_, case, exists, func, or_, select, union_all
 
+from ..common import FIRST_REPORT_DAY, LAST_REPORT_DAY
 from ..common import SEXES as SEX_KEYS
 from ..orgs.models import Organisation, OrganisationSector
 from ..records.models import CompletionRecord
@@ -80,8 +81,8 @@ class Period:
     end: date
 
     def __post_init__(self):
-        if self.end < self.start:
-            raise ValueError("a period ends on or after its start")
+        if self.start is None or self.end is None or period_problems(self.start, self.end):
+            raise ValueError("a period ends on or after its start, both within the report days")
 
     def bounds(self) -> tuple[datetime, datetime]:
         """[start 00:00 UTC, end + 1 day 00:00 UTC): compare with ``>=`` and ``<``."""
@@ -93,6 +94,23 @@ class Period:
         """A SQL condition: ``column`` (a UTC datetime) lies in the period."""
         lower, upper = self.bounds()
         return and_(column >= lower, column < upper)
+
+
+def period_problems(start: date | None, end: date | None) -> dict[str, str]:
+    """What keeps the days ``start`` to ``end`` from being a Period, by the argument each
+    message belongs to ("from", "to"); empty: the period can be counted. A missing day
+    is its caller's to word. The API's arguments and the report forms both ask here."""
+    from flask_babel import gettext as _
+
+    problems = {}
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and not FIRST_REPORT_DAY <= day <= LAST_REPORT_DAY:
+            # the period ends at the midnight after its last day, which 9999-12-31 has not
+            problems[name] = (_("The first day must be before %(day)s.", day=date.max.isoformat()) if name == "from"
+                              else _("The last day must be before %(day)s.", day=date.max.isoformat()))
+    if start and end and end < start and "to" not in problems:
+        problems["to"] = _("The period cannot end before it starts.")
+    return problems
 
 
 @dataclass(frozen=True)

@@ -509,6 +509,24 @@ class ImportReport:
 MAX_IMPORT_ROWS = 20000
 
 
+def _too_long_cell() -> str:
+    return _("A cell is longer than %(n)s characters (or a quote is not closed).", n=f"{csv.field_size_limit():,}")
+
+
+def _csv_rows(reader):
+    """(line, cells) for each row of ``reader``; cells None for a row the csv module
+    cannot read (a cell beyond its field size limit), which it skips, reading on."""
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield reader.line_num, None
+            continue
+        yield reader.line_num, values
+
+
 def parse_member_csv(data: bytes) -> ImportReport:
     """Check every row of a member CSV without touching the database."""
     try:
@@ -526,6 +544,9 @@ def parse_member_csv(data: bytes) -> ImportReport:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         return ImportReport([], [_("The file is empty.")])
+    except csv.Error:
+        return ImportReport([], [_("The first row is not a row of column names: %(problem)s.",
+                                   problem=_too_long_cell())])
     if "email" not in header:
         return ImportReport([], [_("The first row must name the columns, and one of them must be “email”.")])
     unknown = [h for h in header if h not in ("email", "name", "role") and h]
@@ -534,8 +555,10 @@ def parse_member_csv(data: bytes) -> ImportReport:
     index = {h: i for i, h in enumerate(header)}
     rows: list[ImportRow] = []
     seen: dict[str, int] = {}
-    for values in reader:
-        line = reader.line_num
+    for line, values in _csv_rows(reader):
+        if values is None:
+            rows.append(ImportRow(line=line, email="", name="", role="", errors=[_too_long_cell()]))
+            continue
         if not any(v.strip() for v in values):
             continue
         if len(rows) >= MAX_IMPORT_ROWS:

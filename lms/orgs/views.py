@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ..auth import can_manage, login_required, require, secretariat_or_manager, secretariat_required
 from ..db import get_session
-from ..forms import CSRFForm
+from ..forms import CSRFForm, requested_page
 from ..templating import country_choices
 from . import services
 from .forms import ImportForm, InviteForm, JoinForm, MemberRoleForm, MergeForm, OrganisationForm, RequestOrganisationForm
@@ -30,13 +30,6 @@ def _membership_or_404(membership_id: int) -> Membership:
     return m
 
 
-def _page() -> int:
-    try:
-        return max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        return 1
-
-
 def _search_args():
     q = request.args.get("q", "").strip()[:100]
     country = request.args.get("country", "")
@@ -55,7 +48,7 @@ def index():
     status = "active"
     if current_user.is_secretariat and request.args.get("status") in ("pending", "rejected", "merged", "all"):
         status = "" if request.args["status"] == "all" else request.args["status"]
-    page = _page()
+    page = requested_page()
     rows, total = services.search_organisations(get_session(), q, country, kind, status, page)
     return render_template(
         "lms/orgs/index.html", rows=rows, total=total, page=page, per_page=25, q=q, country=country,
@@ -141,7 +134,7 @@ def join():
     q, country, kind = _search_args()
     if not country and not q and current_user.country:
         country = current_user.country
-    page = _page()
+    page = requested_page()
     found = services.search_to_join(get_session(), q, country, kind, page, per_page=20)
     return render_template(
         "lms/orgs/join.html", rows=found.rows, total=found.total, page=page, per_page=20, q=q, country=country,

@@ -23,7 +23,7 @@ from wtforms.fields import DateField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..exports import Setting, slug
-from ..metrics.definitions import Filters, Period
+from ..metrics.definitions import Filters, Period, period_problems
 from ..orgs.models import KINDS, SECTORS
 from ..templating import KIND_LABELS, LANGUAGE_LABELS, SECTOR_LABELS, country_name
 from .dashboard import PRESET_LABELS, PRESETS, preset_period
@@ -81,6 +81,10 @@ class PeriodForm(_GetForm):
                     field.process_errors = []
         self.last_preset.data = self.preset.data
 
+    def validate(self, extra_validators=None) -> bool:
+        # validate_end may put a message next to From, after From was checked
+        return super().validate(extra_validators) and not self.start.errors
+
     def validate_end(self, field):
         if self.preset.data != "custom":
             return
@@ -88,8 +92,11 @@ class PeriodForm(_GetForm):
             self.start.errors = [*self.start.errors, _l("Give the first day of the period.")]
         if field.data is None:
             raise ValidationError(_l("Give the last day of the period."))
-        if self.start.data and field.data < self.start.data:
-            raise ValidationError(_l("The period cannot end before it starts."))
+        problems = period_problems(self.start.data, field.data)
+        if "from" in problems:
+            self.start.errors = [*self.start.errors, problems["from"]]
+        if "to" in problems:
+            raise ValidationError(problems["to"])
 
     def period(self) -> Period | None:
         """The chosen period, as the From and To fields show it (``None``: all time).

@@ -22,6 +22,7 @@ from ..audit import audit
 from ..auth import can_manage, login_required, secretariat_required
 from ..db import get_session, writer
 from ..exports import Download, Table, download_response
+from ..forms import requested_page
 from ..metrics.definitions import compute
 from ..orgs.models import Organisation
 from . import dashboard as board
@@ -39,11 +40,9 @@ def _today():
     return datetime.now(timezone.utc).date()
 
 
-def _page() -> int:
-    try:
-        return max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        return 1
+def _status(form) -> int:
+    """A page whose filters are refused says so next to the fields, with 400."""
+    return 400 if form.errors else 200
 
 
 def _countries(session) -> list[str]:
@@ -94,7 +93,7 @@ def dashboard(fmt: str | None = None):
                            outputs=board.outputs(current_registry()),
                            labels=board.metric_labels(current_registry()), charts=charts,
                            split_keys=board.SPLIT_KEYS, not_narrowed=board.not_narrowed(current_registry(), course),
-                           not_narrowed_note=board.NOT_NARROWED_NOTE)
+                           not_narrowed_note=board.NOT_NARROWED_NOTE), _status(form)
 
 
 def _course_choices(session) -> list[tuple[str, str]]:
@@ -147,7 +146,7 @@ def _table_query(form: TableForm, scope, *, paged: bool) -> TableQuery:
     return TableQuery(
         scope=scope, q=(form.q.data or "").strip(), country=form.country.data or "",
         kind=form.org_kind.data or "", sector=form.sector.data or "", period=form.period(),
-        sort=sort, descending=request.args.get("dir") == "desc", page=_page(),
+        sort=sort, descending=request.args.get("dir") == "desc", page=requested_page(),
         per_page=PER_PAGE if paged else None,
     )
 
@@ -172,8 +171,8 @@ def organisations(fmt: str | None = None):
         tables = [Table("Records", downloads.table_columns(table), downloads.table_rows(table))]
         return download_response(fmt, Download("records", tables, about))
     return render_template("lms/reports/organisations.html", form=form, table=table, per_page=PER_PAGE,
-                           page=_page(), sort=request.args.get("sort", "name"),
-                           descending=request.args.get("dir") == "desc")
+                           page=requested_page(), sort=request.args.get("sort", "name"),
+                           descending=request.args.get("dir") == "desc"), _status(form)
 
 
 # -- one organisation ------------------------------------------------------------------------------
@@ -211,10 +210,10 @@ def organisation(org_id: int, fmt: str | None = None):
             name, _("Records of %(name)s", name=org.name), form, whose=[downloads.organisation_setting(org)],
             options=options)))
     records, total, completions = organisation_records(session, org, period, current_registry(),
-                                                       include_members=include_members, page=_page())
+                                                       include_members=include_members, page=requested_page())
     return render_template("lms/reports/organisation.html", org=org, form=form, records=records, total=total,
                            completions=completions, record_kinds=current_registry().sorted_record_kinds(),
-                           page=_page(), per_page=PER_PAGE, include_members=include_members)
+                           page=requested_page(), per_page=PER_PAGE, include_members=include_members), _status(form)
 
 
 @bp.get("/organisations/<int:org_id>/cascade")
@@ -235,4 +234,4 @@ def cascade_view(org_id: int, fmt: str | None = None):
         about = downloads.about(name, _("Cascade to the member SMEs of %(name)s", name=org.name), form,
                                 whose=[downloads.organisation_setting(org)])
         return download_response(fmt, Download(name, downloads.cascade_tables(view), about))
-    return render_template("lms/reports/cascade.html", org=org, form=form, view=view)
+    return render_template("lms/reports/cascade.html", org=org, form=form, view=view), _status(form)

@@ -378,3 +378,14 @@ def test_roster_correction_is_audited_and_reverses_the_completion(app, client, a
     session.refresh_all()
     assert session.get(CompletionRecord, awa1.id).is_valid and len(_records(session)) == 2
     assert figures("2026-01-01", "2026-01-31") == (1, 2, 2)
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "9" * 5001, "99999999999999999999"])
+def test_roster_refuses_numbers_that_name_no_registration(client, auth, session, world, value):
+    """Values that pass ``str.isdigit()`` but ``int()`` refuses (superscripts, other
+    scripts' digits, beyond Python's 4,300-digit limit) or beyond any id: 400, nothing saved."""
+    run, r0 = world["run"], world["registrations"][0]
+    auth.login(world["organiser"])
+    url = f"/workshops/runs/{run.id}/sessions/{run.sessions[0].id}/roster"
+    assert client.post(url, data={"present": [str(r0.id), value]}).status_code == 400
+    assert _attendances(session) == []

@@ -9,6 +9,7 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import func, select
 
 from lms.accounts.models import AuditEntry
@@ -118,6 +119,24 @@ def test_schedule_errors_sit_next_to_their_field_keep_the_input_and_save_nothing
     assert 'id="required_sessions-error"' in page and "Between 1 and 2." in page
     assert "<details class=\"more-settings\" open>" in page  # the error is not hidden in a closed part
     assert count(session, WorkshopRun) == 0 and count(session, RunSession) == 0
+
+
+@pytest.mark.parametrize("field,value", [("sessions-0-day", "0001-01-01"), ("sessions-0-day", "9999-12-31"),
+                                         ("registration_opens", "0001-01-01T00:00")])
+def test_a_schedule_outside_the_years_served_is_refused_next_to_its_field(app, client, auth, session, caplog,
+                                                                          field, value):
+    """A session in year 1 would overflow when check-in opens 30 minutes before it."""
+    eo = make_org(session, country="CI")
+    manager = make_user(session, email="ci@example.org", org=eo, manager=True)
+    make_series(session)
+    session.commit()
+    auth.login(manager)
+    response = client.post("/workshops/runs/new?series=dd-smes", data=_typed(eo.id, **{field: value}))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in page and "Choose a date from 2000-01-01 to 2100-12-31." in page
+    assert count(session, WorkshopRun) == 0
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
 
 
 # -- editing -------------------------------------------------------------------------

@@ -248,6 +248,8 @@ def test_adding_and_removing_sessions(ctx, world):
     (lambda e: setattr(e.sessions[0], "ends", time(8)), "sessions-0-ends"),
     (lambda e: [setattr(row, "remove", True) for row in e.sessions], "sessions-1-remove"),
     (lambda e: setattr(e, "required_sessions", 3), "required_sessions"),
+    (lambda e: setattr(e.sessions[1], "day", date(1, 1, 1)), "sessions-1-day"),
+    (lambda e: setattr(e.sessions[0], "day", date(2101, 1, 1)), "sessions-0-day"),
     (lambda e: setattr(e.sessions[1], "session_id", 10 ** 6), "sessions-1-day"),
     (lambda e: setattr(e.sessions[1], "session_id", e.sessions[0].session_id), "sessions-1-day"),
     (lambda e: (setattr(e, "registration_opens", datetime(2031, 3, 1)),

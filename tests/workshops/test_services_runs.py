@@ -79,6 +79,12 @@ def test_create_run_stores_utc_and_a_readable_code(ctx, world):
     ({"sessions": _times(starts=time(12), ends=time(9))}, "sessions-0-ends"),
     ({"zone": "Asia/Tokyo", "sessions": _times(day=date(1, 1, 1), starts=time(0, 5), ends=time(1))},
      "sessions-0-day"),
+    # a session in year 1 would be opened by check-in 30 minutes before it starts
+    ({"sessions": _times(day=date(1, 1, 1))}, "sessions-0-day"),
+    ({"sessions": _times(day=date(1999, 12, 31))}, "sessions-0-day"),
+    ({"sessions": _times(day=date(9999, 12, 30))}, "sessions-0-day"),
+    ({"registration_opens": datetime(1, 1, 1, 12)}, "registration_opens"),
+    ({"registration_closes": datetime(9999, 12, 1)}, "registration_closes"),
     ({"required_sessions": 2}, "required_sessions"),
     ({"registration_opens": datetime(2030, 3, 1), "registration_closes": datetime(2030, 2, 1)}, "registration_closes"),
     ({"zone": "Pacific/Pago_Pago", "registration_opens": datetime(9999, 12, 31, 23)}, "registration_opens"),

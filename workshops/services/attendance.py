@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from lms.audit import audit
-from lms.common import FieldError
+from lms.common import FieldError, bounded_int
 from lms.db import utcnow
 from lms.records.models import CompletionRecord
 from lms.records.services import record_completion, redate, reinstate, revocation_cause, revoke
@@ -122,7 +122,7 @@ def save_roster(session: Session, run_session: RunSession, present_registration_
     _require_started(run_session, now)
     confirmed = {r.id: r for r in session.scalars(select(Registration).where(
         Registration.run_id == run_session.run_id, Registration.status == CONFIRMED))}
-    ticked = {int(i) for i in present_registration_ids if str(i).isdigit() and int(i) in confirmed}
+    ticked = {i for i in map(bounded_int, present_registration_ids) if i in confirmed}
     # Only the people on the sheet: a check-in of someone no longer confirmed is not the
     # organiser's to judge here.
     present = set(session.scalars(select(Attendance.registration_id).where(

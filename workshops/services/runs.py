@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lms.audit import audit
 from lms.auth import can_manage, secretariat_or_manager
-from lms.common import LANGUAGES, FieldError
+from lms.common import FIRST_SCHEDULE_DAY, LAST_SCHEDULE_DAY, LANGUAGES, FieldError, day_within
 from lms.db import utcnow
 from lms.orgs.models import Organisation
 from lms.templating import country_name
@@ -151,11 +151,10 @@ def session_instants(day: date, starts: time, ends: time | None, zone: str, minu
                      field: str) -> tuple[datetime, datetime]:
     """A session's start and end in UTC, read in ``zone``; without an end, ``minutes``
     after the start. FieldError for ``<field>-day`` or ``<field>-ends``."""
-    try:
-        start = to_utc(day, starts, zone)
-        end = to_utc(day, ends, zone) if ends is not None else start + timedelta(minutes=minutes)
-    except OverflowError:  # in UTC, the day falls before year 1 or after 9999
-        raise FieldError(_("This date is too far in the past or the future."), f"{field}-day") from None
+    if not day_within(day, FIRST_SCHEDULE_DAY, LAST_SCHEDULE_DAY):
+        raise FieldError(_schedule_bounds_message(), f"{field}-day")
+    start = to_utc(day, starts, zone)
+    end = to_utc(day, ends, zone) if ends is not None else start + timedelta(minutes=minutes)
     if end <= start:
         raise FieldError(_("The session must end after it starts."), f"{field}-ends")
     return start, end
@@ -165,11 +164,15 @@ def new_checkin_code() -> str:
     return "".join(secrets.choice(CHECKIN_ALPHABET) for _ in range(6))
 
 
+def _schedule_bounds_message() -> str:
+    return _("Choose a date from %(first)s to %(last)s.", first=FIRST_SCHEDULE_DAY.isoformat(),
+             last=LAST_SCHEDULE_DAY.isoformat())
+
+
 def _local_to_utc(value: datetime | None, zone: str, field_name: str) -> datetime | None:
-    try:
-        return value.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc) if value else None
-    except OverflowError:  # in UTC, before year 1 or after 9999
-        raise FieldError(_("This date is too far in the past or the future."), field_name) from None
+    if not day_within(value, FIRST_SCHEDULE_DAY, LAST_SCHEDULE_DAY):
+        raise FieldError(_schedule_bounds_message(), field_name)
+    return value.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc) if value else None
 
 
 def registration_window(opens: datetime | None, closes: datetime | None, zone: str):

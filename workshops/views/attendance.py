@@ -53,6 +53,8 @@ def roster(run_id: int, session_id: int):
                            "revoked.", "%(num)d participants no longer have the required sessions: their "
                            "certificates are revoked.", len(saved.reversed)), "info")
         return redirect(url_for("lms_workshops.roster", run_id=run.id, session_id=run_session.id))
+    if request.method == "POST":
+        abort(400)  # the boxes carry registration ids: anything else was not sent by the page
     return _roster_page(run, run_session)
 
 
