@@ -29,7 +29,7 @@ from tests.support.phone import PHONE
 from tests.lms.test_access import GET_ROUTES, ROLES, build_world
 
 FILES = (".csv", ".xlsx", ".ics", ".pdf", ".json")  # downloads, not pages
-NOT_PAGES = {"/healthz"}
+NOT_PAGES = {"/healthz", "/account/profile/data"}  # the second is a JSON download
 
 # The starter content, which the table's small factory course does not show: long
 # source URLs, tables in lessons, every question type, a self-assessment profile.
