@@ -46,6 +46,8 @@ DEFAULTS = {
     "LMS_LOGIN_MAX_FAILURES_PER_IP": 50,
     "LMS_PASSWORD_RESET_HOURS": 2,
     "LMS_INVITATION_DAYS": 14,
+    #: Requests a minute one API token may make; beyond, 429 with Retry-After. 0: no limit.
+    "LMS_API_RATE_LIMIT": 120,
     "LMS_CONTENT_PATHS": None,
     "BABEL_DEFAULT_LOCALE": "en",
     "SESSION_COOKIE_HTTPONLY": True,

@@ -56,6 +56,8 @@ def from_environment() -> dict:
         "LMS_MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "LMS_MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
         "LMS_MAIL_SENDER": os.environ.get("MAIL_SENDER", "Alliance 8.7 Learning <no-reply@localhost>"),
+        #: Requests a minute one API token may make (0: no limit).
+        "LMS_API_RATE_LIMIT": int(os.environ.get("LMS_API_RATE_LIMIT", "120")),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

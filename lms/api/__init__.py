@@ -1,40 +1,44 @@
-"""The JSON API v1 (SPEC section 8): bearer tokens of secretariat accounts, JSON errors."""
+"""The JSON API v1 (SPEC section 8): bearer tokens of secretariat accounts (revoked or
+expired ones refused, saying which; a per-token rate limit), JSON errors."""
 from __future__ import annotations
 
-import secrets
-from flask import Blueprint, jsonify, request
-from sqlalchemy import select
+from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
-
-from ..accounts.models import hash_token
-from ..db import get_session
-from .models import ApiToken
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, detail=None):
+    def __init__(self, status: int, error: str, detail=None, headers: dict | None = None):
         super().__init__(error)
-        self.status, self.error, self.detail = status, error, detail
+        self.status, self.error, self.detail, self.headers = status, error, detail, headers or {}
 
 
-def create_token(session, user) -> str:
-    """A new token for a secretariat account; only its hash is kept."""
-    if not user.is_secretariat:
-        raise ValueError("API tokens are for secretariat accounts")
-    token = "lms_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
-    session.flush()
-    return token
+def create_token(session, user, name: str | None = None, expires_at=None) -> str:
+    """A new token for a secretariat account (named "Token N" unless named); only its
+    hash is kept. The web UI's tokens go through ``services.issue_token``, which audits."""
+    from .services import new_token
+
+    return new_token(session, user, name, expires_at)[1]
 
 
 def _authenticate():
+    from .services import TokenRefused, check_request
+
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized", "Send an API token: Authorization: Bearer <token>.")
-    row = get_session().scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip())))
-    if row is None or row.revoked_at is not None or not row.user.is_active or not row.user.is_secretariat:
-        raise ApiError(401, "unauthorized", "This token is not valid.")
+        raise ApiError(401, "unauthorized", _("Send an API token: Authorization: Bearer <token>."))
+    try:
+        g.lms_api_token_id = check_request(token.strip())
+    except TokenRefused as refused:
+        headers = {}
+        if refused.status == 401:
+            # RFC 6750's code for a token that is known to be no good; the body says why.
+            headers["WWW-Authenticate"] = f'Bearer realm="lms", error="invalid_token", error_description="{refused.error}"'
+
+        if refused.retry_after is not None:
+            headers["Retry-After"] = str(refused.retry_after)
+        raise ApiError(refused.status, refused.error, refused.detail, headers) from None
 
 
 def api_blueprint(name: str, import_name: str) -> Blueprint:
@@ -52,8 +56,9 @@ def api_blueprint(name: str, import_name: str) -> Blueprint:
     def api_error(exc: ApiError):
         response = jsonify(error=exc.error, detail=exc.detail)
         response.status_code = exc.status
+        response.headers.update(exc.headers)
         if exc.status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="lms"'
+            response.headers.setdefault("WWW-Authenticate", 'Bearer realm="lms"')
         return response
 
     @bp.errorhandler(HTTPException)
