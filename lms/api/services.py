@@ -61,11 +61,19 @@ def new_token(session: Session, user: User, name: str | None = None,
     return row, secret
 
 
-def issue_token(session: Session, user: User, name: str, expires_at: datetime | None, actor: User) -> tuple[ApiToken, str]:
-    """A token made in the web UI, audited; the expiry is checked here, where the rule lives."""
-    now = utcnow()
+def expiry_problem(expires_at: datetime | None, now: datetime | None = None) -> str | None:
+    """What is wrong with a token's expiry, if anything: it must lie ahead, within MAX_LIFETIME."""
+    now = now or utcnow()
     if expires_at is not None and not now < expires_at <= now + MAX_LIFETIME:
-        raise FieldError(_("Choose a day after today and at most a year ahead."), "expires")
+        return _("Choose a day after today and at most a year ahead.")
+    return None
+
+
+def issue_token(session: Session, user: User, name: str, expires_at: datetime | None, actor: User) -> tuple[ApiToken, str]:
+    """A token made in the web UI, audited."""
+    problem = expiry_problem(expires_at)
+    if problem:
+        raise FieldError(problem, "expires")
     row, secret = new_token(session, user, name, expires_at)
     audit("api_token.create", row, actor, session=session, owner_id=user.id, name=row.name,
           expires_at=expires_at.isoformat() if expires_at else None)

@@ -159,7 +159,23 @@ def error_response(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": ERROR}}}
 
 
-UNAUTHORIZED = error_response("No valid token (the WWW-Authenticate header names the Bearer scheme)")
+UNAUTHORIZED = {
+    "description": (
+        "No valid token; the WWW-Authenticate header names the Bearer scheme. The error says why: "
+        "unauthorized (no token, an unknown one, or its owner may no longer use the API), "
+        "token_revoked (revoked on the API tokens page) or token_expired (past the expiry chosen when it was made)"),
+    "content": {"application/json": {"schema": ERROR, "examples": {
+        "revoked": {"value": {"error": "token_revoked", "detail": "This token has been revoked. Ask for a new one."}},
+        "expired": {"value": {"error": "token_expired",
+                              "detail": "This token expired on 2027-01-01 00:00 UTC. Ask for a new one."}}}}},
+}
+RATE_LIMITED = {
+    "description": ("More requests with this token in the current minute than the server allows "
+                    "(LMS_API_RATE_LIMIT, 120 unless configured); error rate_limited"),
+    "headers": {"Retry-After": {"description": "Seconds until the next minute, when requests are counted afresh",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 60}}},
+    "content": {"application/json": {"schema": ERROR}},
+}
 _METRIC_PARAMETERS = [
     {"name": "from", "in": "query", "required": True, "example": "2026-01-01",
      "description": "First day of the period (UTC), YYYY-MM-DD", "schema": {"type": "string", "format": "date"}},
@@ -221,7 +237,9 @@ SCHEMAS = {
         "total": {"type": "integer", "minimum": 0},
         "by_kind": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}}},
     "Error": {"type": "object", "required": ["error", "detail"], "properties": {
-        "error": {"type": "string", "description": "A short code, such as unauthorized or invalid_parameters"},
+        "error": {"type": "string", "description": (
+            "A short code: unauthorized, token_revoked, token_expired, rate_limited, invalid_parameters, "
+            "not_found, ...")},
         "detail": {"description": "What went wrong: a sentence, or an object naming each bad parameter"}}},
     "Organisation": {"type": "object", "required": [
         "id", "name", "kind", "country", "sectors", "size_band", "parent_id", "alliance_partner", "website",
@@ -268,6 +286,20 @@ def metrics_schema(registry) -> dict:
         for section, fields in sections.items()}}
 
 
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def with_token_errors(paths: dict) -> dict:
+    """Every operation behind a token (the core's and the features') answers the
+    token's refusals alike: they come from the API blueprints' one authentication."""
+    documented = {}
+    for path, item in paths.items():
+        documented[path] = {key: {**value, "responses": {
+            **value.get("responses", {}), "401": UNAUTHORIZED, "429": RATE_LIMITED}} if key in _METHODS else value
+            for key, value in item.items()}
+    return documented
+
+
 def openapi_document() -> dict:
     from flask import url_for
 
@@ -277,9 +309,10 @@ def openapi_document() -> dict:
         "info": {"title": "Alliance 8.7 Learning API", "version": "1"},
         "servers": [{"url": url_for("lms_api.organisations", _external=True).rsplit("/organisations", 1)[0]}],
         "security": [{"bearer": []}],
-        "paths": {**CORE_PATHS, **registry.api_paths},
+        "paths": with_token_errors({**CORE_PATHS, **registry.api_paths}),
         "components": {"schemas": {**SCHEMAS, "Metrics": metrics_schema(registry), **registry.api_schemas},
                        "securitySchemes": {"bearer": {
                            "type": "http", "scheme": "bearer",
-                           "description": "An API token of a secretariat account: flask lms token create EMAIL"}}},
+                           "description": ("An API token of a secretariat account, made on the API tokens page "
+                                           "(optionally with an expiry) or with flask lms token create EMAIL")}}},
     }
