@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from lms.accounts.models import AuditEntry
+from lms.api.models import ApiToken
+from lms.api.services import new_token
 from lms.orgs.models import Membership, Organisation
 from courses.models import Course, Enrolment, QuizAttempt
 from lms.records.models import CompletionRecord
@@ -88,6 +90,8 @@ GET_ROUTES = [
     ("/admin/users", only({"secretariat"})),
     ("/admin/audit", only({"secretariat"})),
     ("/admin/jobs", only({"secretariat"})),
+    ("/account/api-tokens", only({"secretariat"})),
+    ("/admin/api-tokens", only({"secretariat"})),
     # The API answers to bearer tokens only: a browser session, even the secretariat's, is not enough.
     ("/api/v1/organisations", every(401)),
     ("/api/v1/courses", every(401)),
@@ -208,6 +212,11 @@ POST_ROUTES = [
     # a partial form keeps the stored values
     ("/account/profile", signed_in(moved("/account/profile")), None),
     ("/admin/users/{learner}/erase", only({"secretariat"}), None),
+    # no name: the form comes back (422) and nothing is made
+    ("/account/api-tokens", only({"secretariat"}, ok=422),
+     lambda s, w: len(s.scalars(select(ApiToken)).all()) > 1),
+    ("/account/api-tokens/{api_token}/revoke", only({"secretariat"}, ok=moved("/account/api-tokens")),
+     lambda s, w: s.get(ApiToken, w["api_token"]).revoked_at is not None),
     ("/courses/{course}/enrol", signed_in(TO_COURSE), None),
     # only the learner is enrolled (with an attempt under way, which the start resumes):
     # the others are sent to the course page
@@ -277,6 +286,7 @@ def build_world(session) -> dict:
     ws_run, ws_registration = _workshop_pages_run(session, eo_a, applicant)
     failed_job = enqueue(session, "mail")
     failed_job.status, failed_job.attempts, failed_job.last_error = "failed", 12, "SMTPRecipientsRefused"
+    api_token, _secret = new_token(session, secretariat, "Reporting")
     session.commit()
     return {
         "ws_series": ws_run.series.slug, "ws_run": ws_run.id, "ws_registration": ws_registration.id,
@@ -284,7 +294,7 @@ def build_world(session) -> dict:
         "eo_a": eo_a.id, "eo_b": eo_b.id, "sme_a": sme_a.id, "pending_org": pending_org.id,
         "course": "course-a", "course_id": course.id, "attempt": attempt.id,
         "learner": learner.id, "join_a": join_a.id, "code": record.certificate_code, "learner_membership": learner.membership.id,
-        "failed_job": failed_job.id,
+        "failed_job": failed_job.id, "api_token": api_token.id,
         "users": {"learner": learner.email, "manager_a": manager_a.email,
                   "manager_b": manager_b.email, "secretariat": secretariat.email},
     }

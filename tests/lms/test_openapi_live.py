@@ -55,6 +55,13 @@ MAX_EXAMPLES = 40
 
 
 @pytest.fixture
+def app_config():
+    """No rate limit: schemathesis sends far more than a minute's worth of requests with
+    one token (the limit has its own tests, tests/lms/test_api_rate_limit.py)."""
+    return {"LMS_API_RATE_LIMIT": 0}
+
+
+@pytest.fixture
 def seeded(app, session):
     """An employers' organisation with SME members, a partner NGO, an organisation with
     nothing yet; people of each recorded sex with completion records; a published and an
