@@ -2,19 +2,20 @@
 stay, anonymous (the snapshots on them never named anyone), so every past figure holds.
 
 Their email address and name go from free text too: where a row is worth keeping (an
-audit entry, a sent email, a join request's message) the words that named them are
-replaced by their pseudonymous ``person_key``, which the exports use as well."""
+audit entry, a sent email, a join request's message, a quiz answer) the words that
+named them are replaced by their pseudonymous ``person_key``, which the exports use as
+well."""
 from __future__ import annotations
 
 import json
 import re
 import secrets
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import JSON, Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..audit import audit
-from ..db import utcnow
+from ..db import Base, utcnow
 from ..jobs import Job
 from ..mail import OutboxMessage
 from ..orgs.models import Invitation, Membership
@@ -37,45 +38,59 @@ def _like(text: str) -> str:
     return "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _as_text(column):
+    """The column as text to search: a JSON column as its stored JSON."""
+    return cast(column, Text) if isinstance(column.type, JSON) else column
+
+
 def _naming(columns, values: list[str]):
     """A WHERE clause: any of ``columns`` holds any of ``values`` (case aside), as typed
     or as JSON writes it (``ensure_ascii``: "Zoë" is stored as "Zo\\u00eb")."""
     forms = {f for v in values for f in (v, json.dumps(v)[1:-1])}
-    return or_(*(func.lower(column).like(_like(f), escape="\\") for column in columns for f in forms))
+    return or_(*(func.lower(_as_text(column)).like(_like(f), escape="\\") for column in columns for f in forms))
 
 
-def _redact(text: str | None, pattern: re.Pattern, replacement: str) -> str | None:
-    if not text:
-        return text
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return pattern.sub(replacement, text)
-    if not isinstance(data, (dict, list)):
-        return pattern.sub(replacement, text)
+def _walk(value, pattern: re.Pattern, replacement: str):
+    """``value`` (JSON data) with every string in it redacted, keys aside."""
+    if isinstance(value, str):
+        return pattern.sub(replacement, value)
+    if isinstance(value, list):
+        return [_walk(v, pattern, replacement) for v in value]
+    if isinstance(value, dict):
+        return {k: _walk(v, pattern, replacement) for k, v in value.items()}
+    return value
 
-    def walk(value):
-        if isinstance(value, str):
-            return pattern.sub(replacement, value)
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
+
+def _redact(value, pattern: re.Pattern, replacement: str):
+    """Text, JSON kept as text, or the data of a JSON column, redacted in kind."""
+    if not value:
         return value
+    if not isinstance(value, str):  # a JSON column's data
+        return _walk(value, pattern, replacement)
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return pattern.sub(replacement, value)
+    if not isinstance(data, (dict, list)):
+        return pattern.sub(replacement, value)
+    return json.dumps(_walk(data, pattern, replacement), default=str, sort_keys=True)
 
-    return json.dumps(walk(data), default=str, sort_keys=True)
+
+def _pattern(values: list[str]) -> re.Pattern:
+    # Whole words only: a short name must not eat into the words around it.
+    return re.compile("|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in values), re.IGNORECASE)
 
 
 def scrub_person(session: Session, user: User, model, *columns, where=None) -> list:
     """Replace ``user``'s email address and name in ``columns`` (attributes of
     ``model``) by their ``person_key`` wherever they appear, in the rows ``where``
     selects (default: every row); the rows it changed. JSON text (an audit entry's
-    detail, a job's payload) stays valid JSON. For the erasure hooks of features."""
+    detail, a job's payload) stays valid JSON; a JSON column keeps its structure, its
+    strings redacted. For the erasure hooks of features."""
     values = identifying_values(user)
     if not values:
         return []
-    # Whole words only: a short name must not eat into the words around it.
-    pattern = re.compile("|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in values), re.IGNORECASE)
+    pattern = _pattern(values)
     stmt = select(model).where(_naming(columns, values))
     if where is not None:
         stmt = stmt.where(where)
@@ -85,6 +100,32 @@ def scrub_person(session: Session, user: User, model, *columns, where=None) -> l
             key = column.key
             setattr(row, key, _redact(getattr(row, key), pattern, user.person_key))
     return rows
+
+
+def _scrub_own_json(session: Session, user: User) -> None:
+    """What the person typed into JSON columns of their own rows: today the short-text
+    answers of their quiz attempts (``lms_quiz_attempts.answers``), where a learner may
+    write their name or address. Found through the schema, every table with a
+    ``user_id`` pointing at the person and a JSON column, so that a feature's new JSON
+    column of personal rows cannot be forgotten; the core names no feature's table.
+    The words stay, naming them by their pseudonym, so graded attempts keep their sense."""
+    values = identifying_values(user)
+    if not values:
+        return
+    pattern = _pattern(values)
+    for table in Base.metadata.sorted_tables:
+        owner = table.c.get("user_id")
+        columns = [c for c in table.columns if isinstance(c.type, JSON)]
+        if owner is None or not columns or not any(fk.column.table.name == User.__tablename__
+                                                   for fk in owner.foreign_keys):
+            continue
+        keys = list(table.primary_key.columns)
+        rows = session.execute(select(*keys, *columns).where(owner == user.id, _naming(columns, values))).all()
+        for row in rows:
+            data = row._mapping
+            session.execute(update(table).where(*(k == data[k] for k in keys)).values(
+                {c.name: _redact(data[c], pattern, user.person_key) for c in columns})
+                .execution_options(synchronize_session=False))
 
 
 def _forget_mail_about(session: Session, user: User) -> None:
@@ -137,6 +178,7 @@ def erase_person(session: Session, user: User, actor: User | None) -> None:
     scrub_person(session, user, Job, Job.payload, Job.last_error)
     scrub_person(session, user, Membership, Membership.message)
     scrub_person(session, user, CompletionRecord, CompletionRecord.revoked_reason)
+    _scrub_own_json(session, user)
     for hook in registry_of(session).erasure_hooks:
         hook(session, user)
     user.email = None

@@ -8,7 +8,7 @@ from lms.jobs import Job
 from lms.mail import OutboxMessage
 from lms.records.models import CompletionRecord
 from lms.records.services import record_completion
-from tests.factories import make_org, make_run, make_user
+from tests.factories import make_course, make_org, make_run, make_user
 from tests.support.db import writing
 from tests.support.accounts import login
 from workshops.services import registration as booking
@@ -65,11 +65,11 @@ def test_erasure_keeps_anonymous_records(app, client, session):
 # -- nothing names them afterwards ------------------------------------------------------------
 
 def _traces(session, values) -> list[str]:
-    """Every text column of every table that still holds one of ``values`` (case aside,
-    as typed or as JSON escapes it), as "table.column"."""
+    """Every text or JSON column of every table that still holds one of ``values`` (case
+    aside, as typed or as JSON escapes it), as "table.column"."""
     import json
 
-    from sqlalchemy import String, Text, func, or_
+    from sqlalchemy import JSON, String, Text, cast, func, or_
 
     from lms.db import Base
 
@@ -77,9 +77,13 @@ def _traces(session, values) -> list[str]:
     found = []
     for table in Base.metadata.sorted_tables:
         for column in table.columns:
-            if not isinstance(column.type, (String, Text)):
+            if isinstance(column.type, JSON):
+                text = cast(column, Text)  # the JSON as stored: quiz answers typed by the person
+            elif isinstance(column.type, (String, Text)):
+                text = column
+            else:
                 continue
-            hit = or_(*(func.lower(column).like(f"%{f}%") for f in forms))
+            hit = or_(*(func.lower(text).like(f"%{f}%") for f in forms))
             if session.scalar(select(func.count()).select_from(table).where(hit)):
                 found.append(f"{table.name}.{column.name}")
     return found
@@ -92,6 +96,9 @@ def test_erasure_leaves_no_trace_of_their_name_or_email(app, session):
     from lms.mail import queue_mail
     from lms.orgs.models import Invitation, Membership
     from lms.orgs.services import invite, request_to_join
+    from courses.models import Course, QuizAttempt
+    from courses.services.attempts import save_answers, start_attempt, submit_attempt
+    from courses.services.learning import enrol
     from workshops.models import Evaluation
 
     name, email = "Abená Owusu-Mensah", "abena.om@example.org"
@@ -101,6 +108,7 @@ def test_erasure_leaves_no_trace_of_their_name_or_email(app, session):
     other = make_user(session, email="yaw@example.org", name="Yaw Boateng")
     person = make_user(session, email=email, name=name, sex="female", country="GH")
     run = make_run(session)
+    course = make_course(session)
     session.commit()
     with writing(app) as s:
         abena, actor = s.get(User, person.id), s.get(User, sec.id)
@@ -127,8 +135,18 @@ def test_erasure_leaves_no_trace_of_their_name_or_email(app, session):
         s.add(Evaluation(registration_id=registration.id, satisfaction=5, comments=f"Great, thanks - {name}"))
         record = record_completion(s, abena, item_type="course", item_id=1, item_key="essentials",
                                    item_version=1, item_title="Due diligence essentials", issuer="Alliance 8.7")
+        # Short-text quiz answers in which she wrote her name and her address: one
+        # handed in, one saved on an attempt still under way.
+        quiz = s.get(Course, course.id).current_version.quiz("final")
+        short = next(q for q in quiz.questions if q.type == "short_text")
+        enrol(s, abena, s.get(Course, course.id))
+        handed_in = start_attempt(s, abena, quiz)
+        submit_attempt(s, handed_in, {str(short.id): f"{name.lower()}, Palermo"})
+        under_way = start_attempt(s, abena, quiz)
+        save_answers(s, under_way, {str(short.id): f"ask {email}"})
         s.commit()
         key, code = abena.person_key, record.certificate_code
+        attempt_ids, short_id = (handed_in.id, under_way.id), str(short.id)
     audits = session.scalar(select(func.count()).select_from(AuditEntry))
     to_boss = select(OutboxMessage).where(OutboxMessage.to_addr == "boss@example.org", OutboxMessage.sent_at.is_(None))
     queued = [m for m in session.scalars(to_boss) if name in m.body_text]
@@ -159,3 +177,7 @@ def test_erasure_leaves_no_trace_of_their_name_or_email(app, session):
     assert key in digest.body_text and digest.job_id is not None
     assert session.scalar(select(Evaluation.comments)) == f"Great, thanks - {key}"
     assert session.scalar(select(CompletionRecord.person_key).where(CompletionRecord.certificate_code == code)) == key
+    # Her quiz answers keep their words, naming her by her pseudonym; the grade stands.
+    answers = [session.get(QuizAttempt, i).answers[short_id] for i in attempt_ids]
+    assert answers == [f"{key}, Palermo", f"ask {key}"]
+    assert session.get(QuizAttempt, attempt_ids[0]).status == "submitted"
