@@ -17,8 +17,8 @@ def register_error_handlers(app) -> None:
     def handle_http(exc: HTTPException):
         if not is_lms_request():
             return exc
-        if _wants_json():
-            return jsonify(error=exc.name, detail=exc.description), exc.code
+        if _wants_json():  # the API's own codes, as its blueprints write them: "method_not_allowed"
+            return jsonify(error=exc.name.lower().replace(" ", "_"), detail=exc.description), exc.code
         template = exc.code if exc.code in (403, 404) else "generic"
         return render_template(f"lms/errors/{template}.html", error=exc), exc.code
 
@@ -34,7 +34,7 @@ def register_error_handlers(app) -> None:
         if not is_lms_request():
             return InternalServerError()
         if _wants_json():
-            return jsonify(error="Internal Server Error", detail=None), 500
+            return jsonify(error="internal_server_error", detail=None), 500
         return render_template("lms/errors/500.html"), 500
 
     app.register_error_handler(CSRFError, handle_csrf)

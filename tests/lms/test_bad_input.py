@@ -10,6 +10,7 @@ import logging
 import re
 
 import pytest
+from sqlalchemy import select
 
 from lms.common import MAX_PAGE, page_number
 from lms.orgs.models import Invitation
@@ -145,3 +146,81 @@ def test_no_route_answers_5xx_to_out_of_range_input(client, auth, session, caplo
                 failures.append((path, response.status_code))
     assert failures == []
     _no_errors_logged(caplog)
+
+
+# -- the sweep of the JSON API ---------------------------------------------------------------------
+
+API_ROUTES = [url for url, _expected in GET_ROUTES if url.startswith("/api/v1/") and "openapi" not in url]
+BAD_IDS = (HUGE, "0", "-1", "1.5", "abc", "²", "9" * 5001)
+BAD_DATES = ("0001-01-01", "9999-12-31", "2026-02-30", "2026-1-1", "yesterday", "", "9" * 5001)
+BAD_BODIES = ("{", "[1, 2", '{"from": }', "\x00", "null", '{"page": 99999999999999999999}')
+
+
+def _api_variants(url: str, world: dict):
+    """``url`` (a row of the access table) with out-of-range or malformed page numbers,
+    ids, dates, filters and unknown parameters."""
+    path = url.format(**world)
+    yield _with(path, f"page={HUGE}")
+    yield _with(path, "page=-1&per_page=0")
+    for bad in BAD_IDS:
+        yield re.sub(r"/[0-9]+(?=[/.?]|$)", "/" + bad, path)
+    base = path.split("?")[0]
+    for day in BAD_DATES:
+        yield f"{base}?from={day}&to={day}"
+        yield f"{base}?from=2026-01-01&to={day}"
+    yield f"{base}?from=2026-01-01&to=2026-12-31&country=ghana&sector=gold&org_kind=x&course=A_B&language=eng"
+    yield f"{base}?from=2026-01-01&from=2027-01-01&to=2026-12-31"
+    yield _with(path, "since=" + HUGE)
+
+
+def _json_error(response) -> bool:
+    body = response.get_json(silent=True)
+    return isinstance(body, dict) and isinstance(body.get("error"), str) and "detail" in body
+
+
+@pytest.fixture
+def api_world(app, session):
+    """The access table's world and a token of its secretariat member, with no rate
+    limit (the sweep sends hundreds of requests with one token)."""
+    from lms.accounts.models import User
+    from tests.support.api import api_headers, create_api_token
+
+    app.config["LMS_API_RATE_LIMIT"] = 0
+    world = build_world(session)
+    user = session.scalar(select(User).where(User.email == world["users"]["secretariat"]))
+    return world, api_headers(create_api_token(app, user))
+
+
+def test_no_api_route_answers_5xx_to_out_of_range_input(client, api_world, caplog):
+    world, headers = api_world
+    assert len(API_ROUTES) >= 9
+    failures = []
+    for url in API_ROUTES:
+        for path in _api_variants(url, world):
+            response = client.get(path, headers=headers)
+            if response.status_code >= 500 or (response.status_code >= 400 and not _json_error(response)):
+                failures.append((path[:120], response.status_code, response.get_data(as_text=True)[:120]))
+    assert failures == []
+    _no_errors_logged(caplog)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_the_api_answers_writes_with_a_json_405_whatever_the_body(client, api_world, caplog, method):
+    """No API route takes a body: a write to any of them, malformed JSON or not, is a
+    JSON 405, never a 500 or an HTML page."""
+    world, headers = api_world
+    for url in API_ROUTES:
+        for body in BAD_BODIES:
+            response = client.open(url.format(**world), method=method, data=body,
+                                   headers={**headers, "Content-Type": "application/json"})
+            assert response.status_code == 405 and _json_error(response), (url, body, response.status_code)
+            assert response.json["error"] == "method_not_allowed"
+    _no_errors_logged(caplog)
+
+
+def test_a_bad_authorization_header_is_a_json_401(client, api_world):
+    _world, _headers = api_world
+    for value in ("Bearer", "Bearer ", "Bearer " + "x" * 100_000, "Bearer lms_\u00e9\u00e9", "Basic Zm9vOmJhcg==",
+                  "bearer\ttab", "Bearer a b c"):
+        response = client.get("/api/v1/organisations", headers={"Authorization": value})
+        assert response.status_code == 401 and _json_error(response), value
