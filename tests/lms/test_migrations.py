@@ -227,3 +227,34 @@ def test_0011_gives_people_a_time_zone_that_follows_their_country_until_they_cho
     assert "time_zone" not in {c["name"] for c in inspect(engine).get_columns("lms_users")}
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT email FROM lms_users")) == "ama@example.org"
+
+
+def test_0013_names_existing_tokens_and_adds_expiry_last_use_and_rate_counters(engine):
+    """Tokens made before 0013 are named "Token 1", "Token 2", ... per owner in the
+    order they were made, keep working (no expiry, never used); downgrading drops the
+    three columns and the counters, and keeps the tokens."""
+    migrate.upgrade(engine, "0011")
+    with engine.begin() as conn:
+        for user_id, email in ((1, "ama@example.org"), (2, "kofi@example.org")):
+            conn.execute(text("INSERT INTO lms_users (id, email, name, role, country, language, active, "
+                              "session_token, person_key, created_at) VALUES (:id, :email, 'N', 'secretariat', 'GH', "
+                              "'en', true, :t, :k, '2026-12-01 08:00:00')"),
+                         {"id": user_id, "email": email, "t": f"t{user_id}", "k": f"k{user_id}"})
+        for token_id, user_id in ((1, 2), (2, 1), (3, 2), (4, 2)):
+            conn.execute(text("INSERT INTO lms_api_tokens (id, user_id, token_hash, created_at) "
+                              "VALUES (:id, :user, :hash, '2026-12-01 08:00:00')"),
+                         {"id": token_id, "user": user_id, "hash": f"{token_id:064d}"})
+    migrate.upgrade(engine, "0013")
+    with engine.connect() as conn:
+        got = conn.execute(text("SELECT id, name, expires_at, last_used_at FROM lms_api_tokens ORDER BY id")).all()
+    assert [tuple(r) for r in got] == [(1, "Token 1", None, None), (2, "Token 1", None, None),
+                                       (3, "Token 2", None, None), (4, "Token 3", None, None)]
+    assert "lms_api_rate_windows" in _tables(engine)
+    migrate.upgrade(engine)  # any later revisions, to compare with the models
+    migrate.check(engine)
+    migrate.downgrade(engine, "0011")
+    columns = {c["name"] for c in inspect(engine).get_columns("lms_api_tokens")}
+    assert not {"name", "expires_at", "last_used_at"} & columns and "token_hash" in columns
+    assert "lms_api_rate_windows" not in _tables(engine)
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT COUNT(*) FROM lms_api_tokens")) == 4
