@@ -116,8 +116,8 @@ def test_two_apps_with_different_features_show_different_menus_routes_and_metric
             Base.metadata.create_all(full.extensions["lms"].engine)
         full_menu = [e.endpoint for e in full.extensions["lms"].registry.menu]
         assert "lms_courses.catalogue" in full_menu and "lms_workshops.index" in full_menu
-        # only the core's own entry: My learning, the home page
-        assert [e.endpoint for e in bare.extensions["lms"].registry.menu] == ["lms.home"]
+        # only the core's own entries: My learning (the home page) and the API tokens
+        assert [e.endpoint for e in bare.extensions["lms"].registry.menu] == ["lms.home", "lms_tokens.mine"]
         assert full.test_client().get("/courses/").status_code == 200
         assert bare.test_client().get("/courses/").status_code == 404
         assert "lms_courses" in full.blueprints and "lms_courses" not in bare.blueprints

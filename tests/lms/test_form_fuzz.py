@@ -37,6 +37,7 @@ from wtforms.validators import Length, NumberRange
 from courses.models import Enrolment
 from lms.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
 from lms.accounts.models import ROLES, LoginAttempt, PasswordReset, hash_token
+from lms.api.forms import TokenForm
 from lms.db import Base, utcnow
 from lms.jobs import enqueue
 from lms.orgs.forms import ImportForm, InviteForm, JoinForm, MergeForm, OrganisationForm, RequestOrganisationForm
@@ -278,6 +279,14 @@ def _failed_job(ctx) -> int:
     return job.id
 
 
+def _api_token(ctx) -> int:
+    """A fresh token of the secretariat member, to revoke."""
+    from lms.api.services import new_token
+
+    row, _secret = new_token(ctx.session, ctx.session.get(type(ctx.world.secretariat), ctx.world.secretariat.id))
+    return row.id
+
+
 def _attempt(ctx):
     """A fresh quiz attempt of a fresh enrolled learner, and the fields its page has."""
     from courses import services
@@ -360,6 +369,9 @@ def _routes():
         "role": st.sampled_from(ROLES + ("admin", "")), "active": st.sampled_from(["0", "1", "yes", ""])}))
     r["lms_admin.erase_user"] = Route(lambda c: Target(f"/admin/users/{_confirmed_learner(c).id}/erase",
                                                    c.world.secretariat, {"confirm": st.sampled_from(["yes", "no", ""])}))
+    r["lms_tokens.create"] = Route(lambda c: Target("/account/api-tokens", c.world.secretariat, _form(c, TokenForm)))
+    r["lms_tokens.revoke"] = Route(lambda c: Target(f"/account/api-tokens/{_api_token(c)}/revoke",
+                                                c.world.secretariat, {"back": st.sampled_from(["everyone", "mine", ""])}))
     r["lms_admin.job_action"] = Route(lambda c: Target(f"/admin/jobs/{_failed_job(c)}/retry", c.world.secretariat))
     r["lms_records.revoke"] = Route(lambda c: Target(f"/records/certificates/{_record_code(c)}/revoke",
                                                  c.world.secretariat, _form(c, RevokeForm)))
