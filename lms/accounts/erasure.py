@@ -14,6 +14,7 @@ import secrets
 from sqlalchemy import JSON, Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..api.models import ApiToken
 from ..audit import audit
 from ..db import Base, utcnow
 from ..jobs import Job
@@ -160,6 +161,9 @@ def erase_person(session: Session, user: User, actor: User | None) -> None:
     session.execute(update(Membership).where(Membership.user_id == user.id).values(message=None)
                     .execution_options(synchronize_session=False))
     session.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id))
+    # Their API tokens serve no one once the account is gone, and their names are the
+    # person's own words ("Ama's report script").
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id).execution_options(synchronize_session=False))
     if email:
         session.execute(delete(LoginAttempt).where(func.lower(LoginAttempt.email) == email.lower()))
         # Their emails go, and the jobs that would have sent them.

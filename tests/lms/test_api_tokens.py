@@ -177,3 +177,22 @@ def test_last_used_is_written_at_most_once_a_minute(app, client, session, member
         assert _tokens(session)[0].last_used_at == first
         services.check_request(secret, now=first + timedelta(seconds=61))
         assert _tokens(session)[0].last_used_at == first + timedelta(seconds=61)
+
+
+def test_erasing_a_person_deletes_their_tokens(app, client, session, members):
+    from lms.accounts.erasure import erase_person
+    from lms.accounts.models import User
+    from lms.api.models import ApiRateWindow
+    from tests.support.db import writing
+
+    ama, kofi = members
+    secret = create_api_token(app, ama)
+    kept = create_api_token(app, kofi)
+    assert client.get("/api/v1/organisations", headers=api_headers(secret)).status_code == 200
+    with writing(app) as s:
+        erase_person(s, s.get(User, ama.id), s.get(User, kofi.id))
+        s.commit()
+    assert [r.user_id for r in _tokens(session)] == [kofi.id]
+    assert session.scalar(select(ApiRateWindow.token_id)) is None  # its counter went with it
+    assert client.get("/api/v1/organisations", headers=api_headers(secret)).json["error"] == "unauthorized"
+    assert client.get("/api/v1/organisations", headers=api_headers(kept)).status_code == 200
