@@ -2,7 +2,7 @@
 expired ones refused, saying which; a per-token rate limit), JSON errors."""
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -29,7 +29,7 @@ def _authenticate():
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", _("Send an API token: Authorization: Bearer <token>."))
     try:
-        g.lms_api_token_id = check_request(token.strip())
+        check_request(token.strip())
     except TokenRefused as refused:
         headers = {}
         if refused.status == 401:

@@ -34,7 +34,7 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
     def status(self, now: datetime | None = None) -> str:
-        """"revoked", "expired" or "active" (revoked wins: it was someone's decision)."""
+        """Its state: "revoked", "expired" or "active" (revoked wins: it was someone's decision)."""
         if self.revoked_at is not None:
             return "revoked"
         if self.expires_at is not None and self.expires_at <= (now or utcnow()):

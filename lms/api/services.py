@@ -42,8 +42,8 @@ def may_use_api(user) -> bool:
 
 
 def next_token_name(session: Session, user: User) -> str:
-    """"Token N", N one more than the tokens ``user`` has had: the name of a token made
-    without one (on the command line)."""
+    """The name of a token made without one (on the command line): "Token N", N one
+    more than the tokens ``user`` has had."""
     count = session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user.id))
     return _("Token %(number)d", number=count + 1)
 

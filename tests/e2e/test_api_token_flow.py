@@ -6,10 +6,11 @@ import json
 import re
 import urllib.error
 import urllib.request
-from datetime import date, timedelta
+from datetime import timedelta
 
 from playwright.sync_api import expect
 
+from lms.db import utcnow
 from tests.factories import make_user
 from tests.support.accounts import log_in_page
 from tests.support.api import api_headers
@@ -41,13 +42,13 @@ def test_make_use_and_revoke_a_token(live_app, live_server, phone_page, a11y):
 
     # Too far ahead: the error is next to the field, the name typed is kept.
     page.get_by_label("Name").fill("Power BI dashboard")
-    page.get_by_label("Expires on (optional)").fill((date.today() + timedelta(days=400)).isoformat())
+    page.get_by_label("Expires on (optional)").fill((utcnow().date() + timedelta(days=400)).isoformat())
     page.get_by_role("button", name="Create token").click()
     expect(page.get_by_text("Choose a day after today and at most a year ahead.").first).to_be_visible()
     expect(page.get_by_label("Name")).to_have_value("Power BI dashboard")
     a11y.check(page)
 
-    page.get_by_label("Expires on (optional)").fill((date.today() + timedelta(days=90)).isoformat())
+    page.get_by_label("Expires on (optional)").fill((utcnow().date() + timedelta(days=90)).isoformat())
     page.get_by_role("button", name="Create token").click()
     expect(page.get_by_role("heading", name="Your new API token")).to_be_visible()
     secret = page.get_by_label("Token").input_value()

@@ -5,7 +5,7 @@ last use at most once a minute."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
@@ -39,7 +39,7 @@ def _tokens(session) -> list[ApiToken]:
 def test_a_token_made_on_the_page_is_shown_once_listed_and_accepted(client, auth, session, members):
     auth.login(members[0])
     assert client.get("/account/api-tokens").status_code == 200
-    expiry = (date.today() + timedelta(days=30)).isoformat()
+    expiry = (utcnow().date() + timedelta(days=30)).isoformat()
     created = _create(client, "Power BI dashboard", expiry)
     assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
     secret = SECRET.search(created.get_data(as_text=True)).group(1)
@@ -78,7 +78,7 @@ def test_the_form_refuses_a_bad_name_or_expiry_and_keeps_what_was_typed(client, 
                                                                           expires, problem):
     days = {"today": 0, "in 367 days": 367}
     if expires in days:
-        expires = (date.today() + timedelta(days=days[expires])).isoformat()
+        expires = (utcnow().date() + timedelta(days=days[expires])).isoformat()
     auth.login(members[0])
     response = _create(client, name, expires)
     page = response.get_data(as_text=True)
@@ -90,7 +90,7 @@ def test_the_form_refuses_a_bad_name_or_expiry_and_keeps_what_was_typed(client, 
 
 def test_a_year_ahead_is_the_latest_expiry(client, auth, session, members):
     auth.login(members[0])
-    assert _create(client, "A year", (date.today() + timedelta(days=365)).isoformat()).status_code == 201
+    assert _create(client, "A year", (utcnow().date() + timedelta(days=365)).isoformat()).status_code == 201
 
 
 def test_revoked_and_expired_tokens_get_a_401_saying_which(app, client, auth, session, members):
