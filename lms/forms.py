@@ -44,6 +44,12 @@ def note_rejected_form(sender, template, context, **extra) -> None:
         g.lms_form_rejected = True
 
 
+def mark_rejected() -> None:
+    """For a view that shows a refusal outside any field of its form (an error of its
+    own on the page): the answer is a 422 all the same."""
+    g.lms_form_rejected = True
+
+
 def answer_rejected_forms(response):
     """After the view: a page that showed a rejected form answers 422, not 200."""
     from . import is_lms_request
