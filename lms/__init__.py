@@ -48,6 +48,7 @@ DEFAULTS = {
     "LMS_INVITATION_DAYS": 14,
     #: Requests a minute one API token may make; beyond, 429 with Retry-After. 0: no limit.
     "LMS_API_RATE_LIMIT": 120,
+    "LMS_EMAIL_CONFIRMATION_HOURS": 48,
     "LMS_CONTENT_PATHS": None,
     "BABEL_DEFAULT_LOCALE": "en",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -151,6 +152,8 @@ class LMS:
         app.teardown_appcontext(db.close_session)
         app.after_request(_commit_at_edge)
         app.after_request(_security_headers)
+        from .forms import watch_rejected_forms
+        watch_rejected_forms(app)  # runs before the commit: a 422 rolls back
         app.url_value_preprocessor(_refuse_impossible_ids)
         app.before_request(_refuse_nul_characters)
         app.before_request(_protect_forms)

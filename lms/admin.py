@@ -14,7 +14,7 @@ from .audit import audit
 from .auth import secretariat_required
 from .common import FieldError
 from .db import get_session
-from .forms import CSRFForm, requested_page
+from .forms import CSRFForm, mark_rejected, requested_page
 from .registry import current_registry
 
 bp = Blueprint("lms_admin", __name__)
@@ -110,6 +110,7 @@ def erase_user(user_id: int):
     if request.method == "POST" and form.validate():
         if form.confirm.data != "yes":
             error = _("Tick the box to confirm.")
+            mark_rejected()
         else:
             name = user.name
             erase_person(session, user, current_user)

@@ -351,8 +351,10 @@ def prune_jobs(run: JobRun) -> None:
 def register_core_jobs(registry) -> None:
     from flask_babel import lazy_gettext as _l
 
+    from .accounts.jobs import register_account_jobs
     from .mail import deliver_message
 
     registry.add_job_kind(JobKind("mail", deliver_message, label=_l("Email"), lease=timedelta(minutes=5)))
     registry.add_job_kind(JobKind("lms.prune_jobs", prune_jobs, label=_l("Clearing finished jobs"),
                                      max_attempts=3, every=timedelta(days=1)))
+    register_account_jobs(registry)

@@ -22,7 +22,7 @@ from ..mail import OutboxMessage
 from ..orgs.models import Invitation, Membership
 from ..records.models import CompletionRecord
 from ..registry import registry_of
-from .models import AuditEntry, LoginAttempt, PasswordReset, User
+from .models import AuditEntry, EmailConfirmation, LoginAttempt, PasswordReset, Signup, User
 
 
 #: The name an erased account keeps (the column is required).
@@ -164,8 +164,11 @@ def erase_person(session: Session, user: User, actor: User | None) -> None:
     # Their API tokens serve no one once the account is gone, and their names are the
     # person's own words ("Ama's report script").
     session.execute(delete(ApiToken).where(ApiToken.user_id == user.id).execution_options(synchronize_session=False))
+    session.execute(delete(EmailConfirmation).where(EmailConfirmation.user_id == user.id))
     if email:
         session.execute(delete(LoginAttempt).where(func.lower(LoginAttempt.email) == email.lower()))
+        # A sign-up form with their address, not yet handled by the worker, goes too.
+        session.execute(delete(Signup).where(Signup.email == email.lower()))
         # Their emails go, and the jobs that would have sent them.
         to_them = func.lower(OutboxMessage.to_addr) == email.lower()
         mail_jobs = select(OutboxMessage.job_id).where(to_them, OutboxMessage.job_id.is_not(None))

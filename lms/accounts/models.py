@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..common import one_line
 from ..db import Base, UTCDateTime, utcnow
+from ..jobs import Job
 
 if TYPE_CHECKING:
     from ..orgs.models import Membership
@@ -45,6 +46,11 @@ class User(UserMixin, Base):
     #: Stands for the person in exports and on completion records; reveals nothing.
     person_key: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the person proved they read mail at ``email`` (the link sent at sign-up, a
+    #: reset link, an invitation). NULL: signed up, not yet confirmed, cannot log in.
+    #: Accounts made any other way (an operator, the demo, an import) are confirmed
+    #: when made, hence the default.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -68,7 +74,12 @@ class User(UserMixin, Base):
 
     @property
     def is_active(self) -> bool:  # flask-login
-        return self.active and self.erased_at is None
+        return self.active and self.erased_at is None and self.email_confirmed_at is not None
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """Signed up, not deactivated or erased, but the address is not proven yet."""
+        return self.active and self.erased_at is None and self.email_confirmed_at is None
 
     @property
     def is_secretariat(self) -> bool:
@@ -122,6 +133,51 @@ class PasswordReset(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class EmailConfirmation(Base):
+    """A single-use, expiring link that proves a new account's address, made as reset
+    links are (only the token's hash is stored). A newer link kills the older ones."""
+
+    __tablename__ = "lms_email_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("lms_users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Signup(Base):
+    """A sign-up form as it was sent, until the worker handles it (``lms.signup`` job).
+
+    The request only writes this row and its job, whatever the address, so that its
+    time and its writes tell nobody whether the address has an account; the worker
+    then makes the unconfirmed account, or tells the address's owner, and deletes the
+    row. The password is already hashed (by the request, at the same cost for all)."""
+
+    __tablename__ = "lms_signups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Normalised (lower-cased), as on ``User``.
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    country: Mapped[str | None] = mapped_column(String(2))
+    sex: Mapped[str | None] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    #: The zone chosen, or NULL: the country's usual one (already worked out).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("lms_jobs.id", ondelete="CASCADE"), index=True)
+    job: Mapped[Job | None] = relationship()
+
+    @validates("name")
+    def _one_line(self, _key, value):
+        return one_line(value)
 
 
 class LoginAttempt(Base):

@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ..auth import login_required
 from ..db import get_session, utcnow
+from ..forms import CSRFForm
 from . import services
 from .forms import ChangePasswordForm, LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
 
@@ -37,8 +38,30 @@ def _start_session(user, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
+def _confirmation_hours() -> int:
+    from flask import current_app
+
+    return current_app.config["LMS_EMAIL_CONFIRMATION_HOURS"]
+
+
+def _invitation_for(token: str | None, email: str | None):
+    """The valid invitation ``token`` names, if it was sent to ``email`` (the address
+    typed): following its link proved the address. Any other case is a plain sign-up."""
+    if not token:
+        return None
+    from ..orgs.services import find_invitation
+
+    invitation = find_invitation(get_session(), token)
+    if invitation is None or invitation.email != services.normalise_email(email):
+        return None
+    return invitation
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
+    """Sign-up answers the same page whatever the address (the worker then mails the
+    confirmation link, or tells an existing account's owner), except after an
+    invitation link to the address typed, which proves it: that account opens at once."""
     if current_user.is_authenticated:
         return redirect(url_for("lms_orgs.mine"))
     form = SignupForm(invitation=request.args.get("invitation", ""))
@@ -46,21 +69,50 @@ def signup():
         form.email.data = request.args["email"]
     if form.validate_on_submit():
         session = get_session()
+        details = dict(name=form.name.data, password=form.password.data, country=form.country.data,
+                       sex=form.sex.data, language=form.language.data, time_zone=form.time_zone.data)
+        invitation = _invitation_for(form.invitation.data, form.email.data)
         try:
-            user = services.create_user(
-                session, email=form.email.data, name=form.name.data, password=form.password.data,
-                country=form.country.data, sex=form.sex.data, language=form.language.data,
-                time_zone=form.time_zone.data,
-            )
+            if invitation is None:
+                services.request_signup(session, email=form.email.data, **details)
+                return render_template("lms/accounts/signup_sent.html", email=form.email.data,
+                                       hours=_confirmation_hours())
+            user = services.sign_up_invited(session, invitation, **details)
         except services.FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:
             _start_session(user)
-            if form.invitation.data:
-                return redirect(url_for("lms_orgs.accept_invitation", token=form.invitation.data))
-            flash(_("Welcome, %(name)s. Now choose your organisation.", name=user.name), "success")
-            return redirect(url_for("lms_orgs.join"))
+            return redirect(url_for("lms_orgs.accept_invitation", token=form.invitation.data))
     return render_template("lms/accounts/signup.html", form=form)
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    """The link of the confirmation email. Opening it (a GET, which mail scanners do
+    too) only shows a button; pressing it confirms the address and logs the person in."""
+    session = get_session()
+    confirmation = services.valid_confirmation(session, token)
+    if confirmation is None:
+        return render_template("lms/accounts/confirm_invalid.html", hours=_confirmation_hours()), 410
+    form = CSRFForm()
+    if form.validate_on_submit():
+        user = services.confirm_email(session, token)
+        _start_session(user)
+        flash(_("Welcome, %(name)s. Your address is confirmed: now choose your organisation.", name=user.name),
+              "success")
+        return redirect(url_for("lms_orgs.join"))
+    return render_template("lms/accounts/confirm.html", form=form, confirmation=confirmation)
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+def resend_confirmation():
+    """A new confirmation link, for an address whose account waits for one; the same
+    answer for every address."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        services.request_confirmation_link(get_session(), form.email.data)
+        return render_template("lms/accounts/resend_sent.html", email=form.email.data, hours=_confirmation_hours())
+    return render_template("lms/accounts/resend.html", form=form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -69,19 +121,22 @@ def login():
     target = request.args.get("next") or form.next.data
     if current_user.is_authenticated:
         return redirect(_safe_next(target, url_for("lms.home")))
-    error = None
+    error, unconfirmed = None, False
     if form.validate_on_submit():
         result = services.authenticate(
             get_session(), form.email.data, form.password.data, request.remote_addr or "-"
         )
         if result.throttled:
             error = _("Too many failed attempts. Wait 15 minutes, or reset your password.")
+        elif result.unconfirmed:
+            error, unconfirmed = _("Your email address is not confirmed yet. Open the link we sent you when "
+                                   "you signed up, or ask for a new one."), True
         elif result.user is None:
             error = _("The email address or the password is not right.")
         else:
             _start_session(result.user, remember=form.remember.data)
             return redirect(_safe_next(target, url_for("lms.home")))
-    return render_template("lms/accounts/login.html", form=form, error=error)
+    return render_template("lms/accounts/login.html", form=form, error=error, unconfirmed=unconfirmed)
 
 
 @bp.post("/logout")
@@ -104,10 +159,7 @@ def logout():
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        services.request_password_reset(
-            get_session(), form.email.data,
-            lambda token: url_for("lms_accounts.reset_password", token=token, _external=True),
-        )
+        services.request_password_reset(get_session(), form.email.data)
         return render_template("lms/accounts/reset_sent.html", email=form.email.data)
     return render_template("lms/accounts/forgot.html", form=form)
 

@@ -68,6 +68,7 @@ GET_ROUTES = [
     ("/account/login", {**every(moved("/")), "visitor": 200}),
     ("/account/signup", {**every(moved("/organisations/mine")), "visitor": 200}),
     ("/account/password/forgot", every(200)),
+    ("/account/confirm", every(200)),
     ("/account/profile", signed_in(200)),
     ("/account/profile/data", signed_in(200)),
     ("/account/password", signed_in(200)),
@@ -178,7 +179,7 @@ POST_ROUTES = [
      lambda s, w: s.scalar(select(Membership).where(Membership.user_id == w["learner"])) is not None
      and _role_of(s, w["learner"]) == "secretariat"),
     # posted without a reason: the secretariat gets the form back with the error, nothing changes
-    ("/records/certificates/{code}/revoke", only({"secretariat"}, ok=200),
+    ("/records/certificates/{code}/revoke", only({"secretariat"}, ok=422),
      lambda s, w: s.scalar(select(CompletionRecord.revoked_at).where(CompletionRecord.certificate_code == w["code"]))
      is not None),
     ("/workshops/runs/{run}/sessions/{run_session}/roster",
@@ -191,7 +192,7 @@ POST_ROUTES = [
     ("/workshops/registrations/{ws_registration}/cancel", only(MANAGE_A, ok=TO_MANAGE),
      lambda s, w: _ws_status(s, w["ws_registration"]) == "cancelled"),
     # posted without the confirmation box: organisers get the form back, nothing changes
-    ("/workshops/runs/{ws_run}/cancel-run", only(MANAGE_A, ok=200),
+    ("/workshops/runs/{ws_run}/cancel-run", only(MANAGE_A, ok=422),
      lambda s, w: s.get(WorkshopRun, w["ws_run"]).status == "cancelled"),
     # posted without a capacity: organisers get the form back with the error (422), nothing changes
     ("/workshops/runs/{ws_run}/edit", only(MANAGE_A, ok=422),
@@ -203,15 +204,17 @@ POST_ROUTES = [
     ("/workshops/runs/{ws_run}/cancel", signed_in(404), lambda s, w: _ws_status(s, w["ws_registration"]) == "cancelled"),
     ("/workshops/decline/not-a-valid-token", every(404), lambda s, w: _ws_status(s, w["ws_registration"]) == "cancelled"),
     # the form comes back with its errors (no title): nothing is created
-    ("/workshops/series/new", only({"manager_a", "manager_b", "secretariat"}, ok=200),
+    ("/workshops/series/new", only({"manager_a", "manager_b", "secretariat"}, ok=422),
      lambda s, w: len(s.scalars(select(WorkshopSeries)).all()) > 2),
-    ("/account/login", {**every(moved("/")), "visitor": 200}, None),
-    ("/account/signup", {**every(moved("/organisations/mine")), "visitor": 200}, None),
-    ("/account/password", signed_in(200), None),
-    ("/account/password/forgot", every(200), None),
+    # the forms below come back with their errors: 422
+    ("/account/login", {**every(moved("/")), "visitor": 422}, None),
+    ("/account/signup", {**every(moved("/organisations/mine")), "visitor": 422}, None),
+    ("/account/password", signed_in(422), None),
+    ("/account/password/forgot", every(422), None),
+    ("/account/confirm", every(422), None),
     # a partial form keeps the stored values
     ("/account/profile", signed_in(moved("/account/profile")), None),
-    ("/admin/users/{learner}/erase", only({"secretariat"}), None),
+    ("/admin/users/{learner}/erase", only({"secretariat"}, ok=422), None),
     # no name: the form comes back (422) and nothing is made
     ("/account/api-tokens", only({"secretariat"}, ok=422),
      lambda s, w: len(s.scalars(select(ApiToken)).all()) > 1),
@@ -226,19 +229,19 @@ POST_ROUTES = [
      {**signed_in(TO_COURSE), "learner": moved("/courses/{course}/attempts/{attempt}")}, None),
     ("/courses/{course}/attempts/{attempt}",
      {**signed_in(404), "learner": moved("/courses/{course}/attempts/{attempt}/result")}, None),
-    ("/organisations/new", only({"secretariat"}), None),
-    ("/organisations/request", signed_in(200), None),
+    ("/organisations/new", only({"secretariat"}, ok=422), None),
+    ("/organisations/request", signed_in(422), None),
     ("/organisations/{eo_a}/edit", only({"secretariat"}, ok=moved("/organisations/{eo_a}")), None),
-    ("/organisations/{eo_a}/merge", only({"secretariat"}), None),
-    ("/organisations/{eo_a}/invite", only(MANAGE_A), None),
+    ("/organisations/{eo_a}/merge", only({"secretariat"}, ok=422), None),
+    ("/organisations/{eo_a}/invite", only(MANAGE_A, ok=422), None),
     ("/organisations/{eo_a}/import", only(MANAGE_A, ok=422), None),
     ("/workshops/calendar", signed_in(moved("/workshops/calendar")), None),
     ("/workshops/checkin/{checkin_token}", only(MANAGE_A), None),
-    ("/workshops/runs/{run}/self-check-in", only({"learner"}), None),
+    ("/workshops/runs/{run}/self-check-in", only({"learner"}, ok=422), None),
     ("/workshops/runs/{run}/evaluation", only({"learner"}), None),
     # no series named: there is nothing to schedule
     ("/workshops/runs/new", only({"manager_a", "manager_b", "secretariat"}, ok=404), None),
-    ("/workshops/series/{ws_series}/edit", only({"manager_a", "secretariat"}), None),
+    ("/workshops/series/{ws_series}/edit", only({"manager_a", "secretariat"}, ok=422), None),
 ]
 
 
@@ -354,7 +357,8 @@ def test_post(app, client, auth, session, world, role, url, expected, took_effec
 
 # Reached only through a link with a token, or posted by forms on pages whose own
 # tests drive them; each is a real endpoint (checked below).
-EXEMPT = {"lms.static", "static", "lms_accounts.logout", "lms_accounts.reset_password", "lms_orgs.accept_invitation",
+EXEMPT = {"lms.static", "static", "lms_accounts.logout", "lms_accounts.reset_password", "lms_accounts.confirm_email",
+          "lms_orgs.accept_invitation",
           "lms_orgs.request_join", "lms_orgs.withdraw", "lms_orgs.member_role"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 

@@ -12,7 +12,7 @@ from lms import LMS
 from lms.db import Base
 from lms.orgs.models import Membership
 from tests.factories import make_org, make_user
-from tests.support.accounts import login
+from tests.support.accounts import login, sign_up
 
 
 @pytest.fixture
@@ -55,9 +55,9 @@ def test_signup_login_and_organisation_pages_under_prefix(host):
     assert client.get("/learn/static/lms.css").status_code == 200
     assert client.get("/learn/organisations/mine").location.startswith("/learn/account/login")
 
-    r = client.post("/learn/account/signup", data={
+    r = sign_up(client, host, {
         "name": "Adjoa Boateng", "email": "adjoa@example.org", "password": "harmattan is coming",
-        "country": "GH", "sex": "female", "language": "en"})
+        "country": "GH", "sex": "female", "language": "en"}, at="/learn")
     assert r.status_code == 302 and r.location == "/learn/organisations/join"
     join_page = client.get("/learn/organisations/join?q=ghana").data.decode()
     assert f'href="/learn/organisations/{eo.id}/join"' in join_page

@@ -34,7 +34,7 @@ def test_erasure_keeps_anonymous_records(app, client, session):
     assert hers >= 1  # her booking confirmation, not sent yet
 
     login(client, "sec@example.org")
-    assert client.post(f"/admin/users/{person.id}/erase", data={}).status_code == 200  # not confirmed
+    assert client.post(f"/admin/users/{person.id}/erase", data={}).status_code == 422  # not confirmed
     assert client.post(f"/admin/users/{person.id}/erase", data={"confirm": "yes"}).status_code == 302
 
     session.refresh_all()

@@ -36,7 +36,7 @@ from wtforms.validators import Length, NumberRange
 
 from courses.models import Enrolment
 from lms.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
-from lms.accounts.models import ROLES, LoginAttempt, PasswordReset, hash_token
+from lms.accounts.models import ROLES, EmailConfirmation, LoginAttempt, PasswordReset, hash_token
 from lms.api.forms import TokenForm
 from lms.db import Base, utcnow
 from lms.jobs import enqueue
@@ -249,6 +249,16 @@ def _reset_token(ctx):
     return token
 
 
+def _confirmation_token(ctx):
+    """A link of a fresh account that waits for its confirmation."""
+    user = fresh_user(ctx)
+    user.email_confirmed_at = None
+    token = secrets.token_urlsafe(16)
+    ctx.session.add(EmailConfirmation(user_id=user.id, token_hash=hash_token(token),
+                                      expires_at=utcnow() + timedelta(hours=1)))
+    return token
+
+
 def _invitation(ctx, user):
     token = secrets.token_urlsafe(16)
     ctx.session.add(Invitation(organisation_id=ctx.world.sme.id, email=user.email, role="manager",
@@ -361,6 +371,8 @@ def _routes():
     r["lms_accounts.forgot_password"] = Route(lambda c: Target("/account/password/forgot", None, _form(c, ResetRequestForm)))
     r["lms_accounts.reset_password"] = Route(lambda c: Target(f"/account/password/reset/{_reset_token(c)}", None, _form(
         c, ResetPasswordForm), same_as={"confirm": "password"}))
+    r["lms_accounts.resend_confirmation"] = Route(lambda c: Target("/account/confirm", None, _form(c, ResetRequestForm)))
+    r["lms_accounts.confirm_email"] = Route(lambda c: Target(f"/account/confirm/{_confirmation_token(c)}", None))
     r["lms_accounts.profile"] = Route(lambda c: Target("/account/profile", c.world.learner, _form(c, ProfileForm)))
     r["lms_accounts.signup"] = Route(lambda c: Target("/account/signup", None, _form(c, SignupForm, overrides={
         "invitation": st.one_of(st.just(""), names_text)})), weight=2)

@@ -6,8 +6,10 @@ from sqlalchemy import event, select
 
 from lms.accounts import services
 from lms.db import get_session
+from lms.accounts.models import PasswordReset, Signup, User
 from lms.mail import OutboxMessage
 from tests.factories import make_user
+from tests.support.accounts import sign_up
 
 
 def test_the_dummy_hash_is_made_when_the_app_starts(app, monkeypatch):
@@ -26,44 +28,74 @@ def test_the_dummy_hash_is_made_when_the_app_starts(app, monkeypatch):
     assert result.user is None
 
 
-def _reset_work(app, email) -> tuple[list[str], list[str]]:
-    """The statements the reset service makes for ``email`` and the steps it takes."""
-    statements, steps = [], []
-    with app.test_request_context():
-        db = get_session()
-        engine = db.get_bind()
+def request_work(app, path: str, data: dict) -> tuple[int, str, list[str], int]:
+    """Post ``data`` to ``path`` as a visitor; the status, the page (the address typed
+    taken out), every SQL statement the request ran, its commit included (as sent, without
+    the values), and how many passwords it hashed."""
+    from lms.accounts import models
 
-        def record(conn, cursor, statement, *args):
-            statements.append(statement.split()[0])
+    statements, hashed = [], []
+    engine = app.extensions["lms"].engine
 
-        event.listen(engine, "before_cursor_execute", record)
-        import lms.mail
+    def record(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
 
-        real_render = lms.mail.render_mail
-        try:
-            lms.mail.render_mail = lambda *a, **k: steps.append("render") or real_render(*a, **k)
-            services.request_password_reset(db, email, lambda token: steps.append("link") or f"https://x/{token}")
-            steps.append("service done")
-            during = list(statements)
-            db.commit()
-        finally:
-            lms.mail.render_mail = real_render
-            event.remove(engine, "before_cursor_execute", record)
-    return during, steps
+    real_hash = models.generate_password_hash
+    client = app.test_client()
+    client.get(path)  # the form first, as a person does: its page is not what is compared
+    event.listen(engine, "before_cursor_execute", record)
+    models.generate_password_hash = lambda *a, **k: hashed.append(1) or real_hash(*a, **k)
+    try:
+        response = client.post(path, data=data)
+    finally:
+        models.generate_password_hash = real_hash
+        event.remove(engine, "before_cursor_execute", record)
+    page = response.get_data(as_text=True).replace(data["email"], "EMAIL")
+    return response.status_code, page, statements, len(hashed)
+
+
+def _addresses(session):
+    """A confirmed account, a deactivated one, one that waits for its confirmation."""
+    make_user(session, email="kwame@example.org")
+    make_user(session, email="ama@example.org", active=False)
+    make_user(session, email="esi@example.org").email_confirmed_at = None
+    session.commit()
+    return ["kwame@example.org", "nobody@example.org", "ama@example.org", "esi@example.org"]
+
+
+def _kinds(statements):
+    return [" ".join(s.split()[:3]) for s in statements]
+
+
+def _writes(statements):
+    return sorted(s for s in _kinds(statements) if s.split()[0] in ("INSERT", "UPDATE", "DELETE"))
 
 
 def test_a_reset_does_the_same_work_for_known_and_unknown_addresses(app, session):
-    make_user(session, email="kwame@example.org")
-    make_user(session, email="ama@example.org", active=False)
-    session.commit()
-    known, known_steps = _reset_work(app, "kwame@example.org")
-    for email in ("nobody@example.org", "ama@example.org"):
-        statements, steps = _reset_work(app, email)
-        assert steps == known_steps == ["link", "render", "service done"]
-        # The lookup is the statement the service makes either way; the rows for a
-        # known address are written with the request's commit, after the page is made.
-        assert statements == known and "SELECT" in known
-    assert [m.to_addr for m in session.scalars(select(OutboxMessage))] == ["kwame@example.org"]
+    """The same statements (the lookup, one job), commit included: the rows a known
+    address gets (its link, its email) are the worker's."""
+    works = [request_work(app, "/account/password/forgot", {"email": email}) for email in _addresses(session)]
+    assert all(work == works[0] for work in works), [_kinds(w[2]) for w in works]
+    status, _page, statements, hashed = works[0]
+    assert status == 200 and hashed == 0
+    assert _writes(statements) == ["INSERT INTO lms_jobs"] and any(s.startswith("SELECT lms_users.id,") for s in statements)
+    session.refresh_all()
+    assert session.scalar(select(OutboxMessage)) is None and session.scalar(select(PasswordReset)) is None
+
+
+def test_a_sign_up_does_the_same_work_for_every_address(app, session):
+    """New, confirmed, deactivated and waiting addresses: the same page, the same
+    statements (one sign-up row and its job; not even a lookup), one password hashed."""
+    form = {"name": "Akosua Mensah", "password": "cocoa season in kumasi", "country": "GH", "sex": "female",
+            "language": "en"}
+    works = [request_work(app, "/account/signup", {**form, "email": email}) for email in _addresses(session)]
+    assert all(work == works[0] for work in works), [_kinds(w[2]) for w in works]
+    status, page, statements, hashed = works[0]
+    assert status == 200 and "Check your email" in page and hashed == 1
+    assert _writes(statements) == ["INSERT INTO lms_jobs", "INSERT INTO lms_signups"]
+    session.refresh_all()
+    assert len(session.scalars(select(Signup)).all()) == 4
+    assert len(session.scalars(select(User)).all()) == 3
 
 
 # -- names and titles on one line -------------------------------------------------------------
@@ -79,15 +111,14 @@ def test_one_line():
     assert one_line(None) is None
 
 
-def test_names_typed_with_line_breaks_are_saved_on_one_line(client, session, auth):
-    from lms.accounts.models import User
+def test_names_typed_with_line_breaks_are_saved_on_one_line(app, client, session, auth):
     from lms.orgs.models import Organisation
 
     make_user(session, email="sec@example.org", role="secretariat")
     session.commit()
     signup = {"name": INJECTED, "email": "eve@example.org", "password": "cocoa season in kumasi",
               "country": "GH", "sex": "female", "language": "en"}
-    assert client.post("/account/signup", data=signup).status_code == 302
+    assert sign_up(client, app, signup).status_code == 302
     assert session.scalar(select(User.name).where(User.email == "eve@example.org")) == "Eve Bcc: x"
     session.commit()
     r = client.post("/account/profile", data={"name": "Eve\nCc: y\r", "country": "GH", "sex": "", "language": "en"})

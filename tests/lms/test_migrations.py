@@ -258,3 +258,31 @@ def test_0013_names_existing_tokens_and_adds_expiry_last_use_and_rate_counters(e
     assert "lms_api_rate_windows" not in _tables(engine)
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT COUNT(*) FROM lms_api_tokens")) == 4
+
+
+def test_0014_confirms_everyone_who_has_an_account_and_a_downgrade_keeps_the_unconfirmed_out(engine):
+    """People with an account before 0014 are confirmed (as of their creation); after a
+    downgrade an account that still waited for its link cannot log in (it is
+    deactivated), the others are as they were."""
+    migrate.upgrade(engine, "0011")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO lms_users (id, email, name, role, country, language, active, session_token, "
+                          "person_key, created_at) VALUES (1, 'ama@example.org', 'Ama', 'learner', 'GH', 'en', true, "
+                          "'t', 'k', '2026-12-01 08:00:00')"))
+    migrate.upgrade(engine, "0014")
+    with engine.connect() as conn:
+        confirmed, created = conn.execute(text("SELECT email_confirmed_at, created_at FROM lms_users")).one()
+    assert confirmed is not None and str(confirmed) == str(created)
+    assert {"lms_email_confirmations", "lms_signups"} <= _tables(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO lms_users (id, email, name, role, language, active, session_token, "
+                          "person_key, created_at) VALUES (2, 'esi@example.org', 'Esi', 'learner', 'en', true, "
+                          "'u', 'l', '2026-12-03 08:00:00')"))
+    migrate.upgrade(engine)
+    migrate.check(engine)
+    migrate.downgrade(engine, "0011")
+    assert not {"lms_email_confirmations", "lms_signups"} & _tables(engine)
+    assert "email_confirmed_at" not in {c["name"] for c in inspect(engine).get_columns("lms_users")}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT email, active FROM lms_users ORDER BY id")).all()
+    assert [(email, bool(active)) for email, active in rows] == [("ama@example.org", True), ("esi@example.org", False)]

@@ -331,7 +331,7 @@ def test_revocation_only_by_the_secretariat_and_logged(client, auth, session, pe
     page = client.get(f"/records/verify/{people.code}").data.decode()
     assert 'action="/records/certificates/' in page and 'name="reason"' in page
     missing = client.post(url, data={"reason": "  "})
-    assert missing.status_code == 200 and "Give the reason for revoking" in missing.data.decode()
+    assert missing.status_code == 422 and "Give the reason for revoking" in missing.data.decode()
     session.refresh_all()
     assert session.get(CompletionRecord, people.record.id).revoked_at is None
 

@@ -222,7 +222,7 @@ def test_self_check_in_page(client, auth, session, world):
     page = client.get(url)
     assert page.status_code == 200 and "Code shown in the room" in page.text
     wrong = client.post(url, data={"code": "nope"})
-    assert wrong.status_code == 200 and "not the code shown in the room" in wrong.text
+    assert wrong.status_code == 422 and "not the code shown in the room" in wrong.text
     assert 'value="nope"' in wrong.text  # nothing typed is lost
     right = client.post(url, data={"code": attendance.session_room_code(run, run.sessions[0]).lower()})
     assert "You are checked in" in right.text
@@ -243,7 +243,7 @@ def test_evaluation_saved_updated_and_summarised(client, auth, session, world):
     assert client.post(url, data={"satisfaction": "4", "comments": "Useful."}).status_code == 302
     assert client.post(url, data={"satisfaction": "5", "comments": "Very useful."}).status_code == 302
     refused = client.post(url, data={"comments": "no rating"})
-    assert refused.status_code == 200 and "Choose how satisfied you are" in refused.text
+    assert refused.status_code == 422 and "Choose how satisfied you are" in refused.text
     auth.logout()
     auth.login(world["people"][1])
     client.post(url, data={"satisfaction": "2", "comments": ""})

@@ -8,6 +8,7 @@ from flask_login import current_user
 from lms.auth import login_required, require
 from lms.common import FieldError
 from lms.db import get_session
+from lms.forms import mark_rejected
 
 from ..forms import SERIES_AUDIENCE_LABELS, SeriesForm
 from ..services import runs as run_services
@@ -48,6 +49,7 @@ def _save_series(form: SeriesForm, series):
     except FieldError as exc:
         if exc.field == "sessions":
             form.sessions_errors = [str(exc)]
+            mark_rejected()  # shown beside the session rows, not on a field
         else:
             form.title.errors.append(str(exc))
         return None
