@@ -145,7 +145,7 @@ def _quiz(f: CourseFile, data: bytes, course_key, role, expected, filename, less
             settings["topic_plan"] = plan = topic_plan(f, doc, lines)
             settings["draw"] = sum(plan.values()) if plan else None
             if plan and questions is not None:
-                check_topic_plan(f, plan, lines, questions)
+                lines["plan_drawable"] = check_topic_plan(f, plan, lines, questions)
         else:
             settings["draw"] = draw = f.integer(doc, "draw", 1)
             if draw is not None and questions is not None and draw > len(questions):
