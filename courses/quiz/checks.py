@@ -144,7 +144,7 @@ def _quiz(f: CourseFile, data: bytes, course_key, role, expected, filename, less
         if isinstance(doc.get("draw"), YMap):
             settings["topic_plan"] = plan = topic_plan(f, doc, lines)
             settings["draw"] = sum(plan.values()) if plan else None
-            if plan and questions is not None:
+            if plan and questions is not None and not parallel:  # a parallel form's: once it is known parallel
                 lines["plan_drawable"] = check_topic_plan(f, plan, lines, questions)
         else:
             settings["draw"] = draw = f.integer(doc, "draw", 1)

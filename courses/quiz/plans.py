@@ -116,9 +116,12 @@ def check_parallel_forms(quizzes: list, course_md, m: YMap) -> None:
             return
     if pretest.uses_final_pool:
         pretest.questions = list(final.questions)
-    elif "draw" not in where and pretest.questions and final.lines.get("plan_drawable"):
-        check_topic_plan(f, plan, {"at": where["parallel_to"]}, pretest.questions,
-                         f"the plan of quizzes/{final.filename} draws")
+    elif pretest.questions and final.lines.get("plan_drawable"):
+        if "draw" in where:
+            check_topic_plan(f, plan, where, pretest.questions)
+        else:
+            check_topic_plan(f, plan, {"at": where["parallel_to"]}, pretest.questions,
+                             f"the plan of quizzes/{final.filename} draws")
     pretest.settings["topic_plan"] = dict(plan)
     pretest.settings["draw"] = sum(plan.values())
 
