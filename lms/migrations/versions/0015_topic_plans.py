@@ -75,15 +75,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later), not a batch copy: copying
+    # lms_quizzes drops the old table, and with foreign keys on, SQLite's implicit DELETE
+    # would cascade to every question and attempt.
     op.execute("DELETE FROM lms_knowledge_gain_pairs")
-    with op.batch_alter_table('lms_knowledge_gain_pairs', schema=None) as batch_op:
-        batch_op.drop_column('plan_fingerprint')
-    with op.batch_alter_table('lms_quiz_attempts', schema=None) as batch_op:
-        batch_op.drop_column('plan_fingerprint')
-    with op.batch_alter_table('lms_questions', schema=None) as batch_op:
-        batch_op.drop_column('difficulty')
-        batch_op.drop_column('topic')
-    with op.batch_alter_table('lms_quizzes', schema=None) as batch_op:
-        batch_op.drop_column('parallel_to')
-        batch_op.drop_column('topic_plan')
+    op.drop_column('lms_knowledge_gain_pairs', 'plan_fingerprint')
+    op.drop_column('lms_quiz_attempts', 'plan_fingerprint')
+    op.drop_column('lms_questions', 'difficulty')
+    op.drop_column('lms_questions', 'topic')
+    op.drop_column('lms_quizzes', 'parallel_to')
+    op.drop_column('lms_quizzes', 'topic_plan')
     op.execute(UNMATCHED)
