@@ -64,7 +64,8 @@ PLAIN_SQL = {
     "courses.certificates_issued": f"""SELECT {SPLIT} FROM lms_completion_records
         WHERE certificate_code IS NOT NULL AND completed_at >= :lo AND completed_at < :hi""",
     "courses.enrolments": f"SELECT {SPLIT} FROM lms_enrolments WHERE started_at >= :lo AND started_at < :hi",
-    "courses.knowledge_gain": f"""WITH final AS ({RANKED.format(role='final', order='a.score DESC, a.submitted_at, a.id', by_plan=', a.plan_fingerprint')}),
+    "courses.knowledge_gain": f"""WITH final AS ({RANKED.format(role='final', order='a.score DESC, a.submitted_at, a.id',
+                                                        by_plan=', a.plan_fingerprint')}),
         pre AS ({RANKED.format(role='pretest', order='a.submitted_at, a.number, a.id', by_plan='')})
         SELECT COUNT(*), AVG(pre.score), AVG(final.score),
                AVG(CASE WHEN pre.score < 100 THEN (final.score - pre.score) / (100.0 - pre.score) END)

@@ -1,8 +1,9 @@
 """The quiz engine: what an attempt is made of and how it is scored, without writing.
 
 The rules of Moodle's quiz as its users know them: questions drawn from a pool (or so
-many from each topic, by the quiz's topic plan) and shuffled once per attempt, a time limit with a little grace, a grading method
-(highest or last attempt) and a feedback policy. Starting, saving and handing in an
+many from each topic, by the quiz's topic plan) and shuffled once per attempt, a time
+limit with a little grace, a grading method (highest or last attempt) and a feedback
+policy. Starting, saving and handing in an
 attempt, with their locks, are services (``courses.services.attempts``); this module
 only reads, and computes.
 """

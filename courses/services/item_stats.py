@@ -64,7 +64,8 @@ class QuizStats:
 
 def _options(question: Question) -> list[OptionStats]:
     if question.type == "true_false":
-        return [OptionStats("true", question.spec["answer"] is True), OptionStats("false", question.spec["answer"] is False)]
+        answer = question.spec["answer"]
+        return [OptionStats("true", answer is True), OptionStats("false", answer is False)]
     if question.type in ("single", "multiple"):
         return [OptionStats(o["text"], bool(o.get("correct"))) for o in question.spec["options"]]
     return []

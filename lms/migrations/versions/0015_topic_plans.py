@@ -42,7 +42,8 @@ MATCHED = f"""INSERT INTO lms_knowledge_gain_pairs
     (user_id, course_id, pretest_score, final_score, final_at, final_language, plan_fingerprint)
   SELECT final.user_id, final.course_id, pre.score, final.score, final.submitted_at, final.language,
          final.plan_fingerprint
-    FROM ({_RANKED.format(role='final', order=_FINAL_ORDER, plan=', a.plan_fingerprint', by_plan=', a.plan_fingerprint')}) final
+    FROM ({_RANKED.format(role='final', order=_FINAL_ORDER, plan=', a.plan_fingerprint',
+                          by_plan=', a.plan_fingerprint')}) final
     JOIN ({_RANKED.format(role='pretest', order=_PRETEST_ORDER, plan=', a.plan_fingerprint', by_plan='')}) pre
       ON pre.user_id = final.user_id AND pre.course_id = final.course_id
      AND pre.plan_fingerprint = final.plan_fingerprint
