@@ -51,8 +51,8 @@ REACHED = f"""WITH reached AS (
     SELECT organisation_id FROM lms_completion_records WHERE completed_at >= :lo AND completed_at < :hi
     UNION SELECT organisation_id FROM ({ATTENDED}) x)
   SELECT o.kind, COUNT(*) FROM lms_organisations o JOIN reached ON reached.organisation_id = o.id"""
-RANKED = """SELECT a.user_id, v.course_id, a.score, a.submitted_at,
-      ROW_NUMBER() OVER (PARTITION BY a.user_id, v.course_id ORDER BY {order}) AS rn
+RANKED = """SELECT a.user_id, v.course_id, a.score, a.submitted_at, a.plan_fingerprint,
+      ROW_NUMBER() OVER (PARTITION BY a.user_id, v.course_id{by_plan} ORDER BY {order}) AS rn
     FROM lms_quiz_attempts a JOIN lms_quizzes q ON q.id = a.quiz_id JOIN lms_course_versions v ON v.id = q.version_id
     WHERE q.role = '{role}' AND a.score IS NOT NULL AND a.submitted_at IS NOT NULL"""
 
@@ -64,11 +64,13 @@ PLAIN_SQL = {
     "courses.certificates_issued": f"""SELECT {SPLIT} FROM lms_completion_records
         WHERE certificate_code IS NOT NULL AND completed_at >= :lo AND completed_at < :hi""",
     "courses.enrolments": f"SELECT {SPLIT} FROM lms_enrolments WHERE started_at >= :lo AND started_at < :hi",
-    "courses.knowledge_gain": f"""WITH final AS ({RANKED.format(role='final', order='a.score DESC, a.submitted_at, a.id')}),
-        pre AS ({RANKED.format(role='pretest', order='a.submitted_at, a.number, a.id')})
+    "courses.knowledge_gain": f"""WITH final AS ({RANKED.format(role='final', order='a.score DESC, a.submitted_at, a.id',
+                                                        by_plan=', a.plan_fingerprint')}),
+        pre AS ({RANKED.format(role='pretest', order='a.submitted_at, a.number, a.id', by_plan='')})
         SELECT COUNT(*), AVG(pre.score), AVG(final.score),
                AVG(CASE WHEN pre.score < 100 THEN (final.score - pre.score) / (100.0 - pre.score) END)
         FROM final JOIN pre ON pre.user_id = final.user_id AND pre.course_id = final.course_id AND pre.rn = 1
+          AND pre.plan_fingerprint = final.plan_fingerprint
         WHERE final.rn = 1 AND final.submitted_at >= :lo AND final.submitted_at < :hi""",
     "workshops.runs_held": """SELECT COUNT(DISTINCT run_id) FROM lms_run_sessions
         WHERE ends_at >= :lo AND ends_at < :hi AND attendance_taken_at IS NOT NULL""",

@@ -67,7 +67,11 @@ def setup(registry) -> None:
                                description="Enrolments started in the period"))
     registry.add_metric(Metric(
         "courses.knowledge_gain", _l("Knowledge gain (pre-test to final quiz)"), "gain", "output_3_4", order=90,
-        description="Pairs (first pre-test, best final quiz) of one person and course, the final in the period"))
+        description="Pairs (first pre-test, best final quiz) of one person and course, the final in the period, "
+                    "counted only where both attempts were drawn from the same topic plan (parallel forms)",
+        note=_l("Counted only over pairs whose pre-test and final quiz were drawn from the same topic plan "
+                "(parallel forms: the same topics, the same number of questions from each). Other pairs are "
+                "left out: two different draws do not measure learning.")))
     registry.add_metric(Metric(
         "courses.certificates_issued", _l("Certificates issued"), "people", "output_3_4", order=85,
         description="The same figure as records.certificates_issued, under its first name",

@@ -36,7 +36,7 @@ ENROLMENT_COLUMNS = (
 )
 ATTEMPT_COLUMNS = (
     "attempt_id", "person_key", "course", "course_version", "language", "quiz_role", "number", "score",
-    "submitted_at",
+    "submitted_at", "plan_fingerprint",
 )
 
 
@@ -74,15 +74,16 @@ def quiz_attempts_csv():
     """The raw graded quiz attempts behind courses.knowledge_gain, pseudonymous."""
     rows = get_session().execute(
         select(QuizAttempt.id, User.person_key, Course.slug, CourseVersion.number, CourseVersion.language,
-               Quiz.role, QuizAttempt.number, QuizAttempt.score, QuizAttempt.submitted_at)
+               Quiz.role, QuizAttempt.number, QuizAttempt.score, QuizAttempt.submitted_at,
+               QuizAttempt.plan_fingerprint)
         .join(User, User.id == QuizAttempt.user_id).join(Quiz, Quiz.id == QuizAttempt.quiz_id)
         .join(CourseVersion, CourseVersion.id == Quiz.version_id).join(Course, Course.id == CourseVersion.course_id)
         .where(QuizAttempt.score.is_not(None), QuizAttempt.submitted_at.is_not(None))
         .order_by(QuizAttempt.id)
     )
     return _csv("quiz-attempts.csv", ATTEMPT_COLUMNS, (
-        [i, key, slug, version, language or "", role, number, score, _iso(submitted)]
-        for i, key, slug, version, language, role, number, score, submitted in rows))
+        [i, key, slug, version, language or "", role, number, score, _iso(submitted), plan or ""]
+        for i, key, slug, version, language, role, number, score, submitted, plan in rows))
 
 
 def _csv_responses(description: str, columns) -> dict:

@@ -20,6 +20,7 @@ from . import CONTENT_DIR
 from .content_checks import CourseData, check_course_folder, check_prerequisites, missing_prerequisites, \
     validate_course_folder
 from .models import Course, CourseVersion, Lesson, Question, Quiz
+from .quiz.plans import quiz_report
 
 __all__ = ["ContentError", "CourseData", "ImportResult", "Problem", "content_hash", "import_content",
            "import_course", "validate_course_folder"]
@@ -76,7 +77,8 @@ def _write(session, data: CourseData) -> ImportResult:
     version.quizzes = [
         Quiz(role=quiz.role, filename=quiz.filename, title=quiz.title, kind=quiz.kind, **quiz.settings,
              questions=[Question(key=q.key, position=i, type=q.type, prompt=q.prompt, points=q.points, spec=q.spec,
-                                 explanation=q.explanation, lesson_filename=q.lesson_filename)
+                                 explanation=q.explanation, lesson_filename=q.lesson_filename, topic=q.topic,
+                                 difficulty=q.difficulty)
                         for i, q in enumerate(quiz.questions, 1)])
         for quiz in data.quizzes
     ]
@@ -109,6 +111,8 @@ def import_content(session, path=None, echo=print) -> list[ImportResult]:
         result = _write(session, data)
         results.append(result)
         echo(f"[{i}/{len(checked)}] {data.slug}: {result.describe()}")
+        for line in quiz_report(data.quizzes):
+            echo(line)
     return results
 
 

@@ -22,6 +22,7 @@ from lms.records.services import add_months
 
 from .metrics import refresh_knowledge_gain_pairs
 from .models import Course, CourseVersion, Enrolment, LessonRead, QuizAttempt
+from .quiz.engine import plan_fingerprint
 from .services import ISSUER
 
 #: Chance that a person of an organisation kind enrols, by the course's audience.
@@ -50,6 +51,8 @@ class _Course:
     pretest_id: int | None
     final_id: int | None
     pass_mark: float
+    #: the topic plans' fingerprints, as the attempts would carry them (None: a plain draw)
+    plans: dict
 
 
 def _courses(session) -> list[_Course]:
@@ -61,7 +64,8 @@ def _courses(session) -> list[_Course]:
         courses.append(_Course(course.id, course.slug, v.id, v.number, v.title, v.language, v.audience,
                                v.certificate_validity_months, [lesson.id for lesson in v.lessons],
                                pretest.id if pretest else None, final.id if final else None,
-                               final.pass_mark if final else 0.0))
+                               final.pass_mark if final else 0.0,
+                               {q.id: plan_fingerprint(q.topic_plan) for q in (pretest, final) if q}))
     return courses
 
 
@@ -134,7 +138,7 @@ def generate_large_demo(ctx: LargeDemo) -> None:
             "last_lesson_id": reads_of_this[-1][0] if reads_of_this else None, "completed_at": finish,
             "organisation_id": ctx.org_at(person, started).id, "sex": person.sex, "country": person.country,
         })
-        attempt = _Attempts(ctx, person)
+        attempt = _Attempts(ctx, person, course.plans)
         pre = None
         if course.pretest_id and rng.random() < (0.9 if finish else 0.65):
             pre = _score(rng.gauss(45, 18))
@@ -175,8 +179,8 @@ def generate_large_demo(ctx: LargeDemo) -> None:
 class _Attempts:
     """A person's attempts at one course's quizzes, numbered per quiz."""
 
-    def __init__(self, ctx: LargeDemo, person):
-        self.ctx, self.person, self.rows, self.numbers = ctx, person, [], {}
+    def __init__(self, ctx: LargeDemo, person, plans: dict):
+        self.ctx, self.person, self.rows, self.numbers, self.plans = ctx, person, [], {}, plans
 
     def add(self, quiz_id: int, submitted_at, score: float, passed: bool | None) -> None:
         number = self.numbers[quiz_id] = self.numbers.get(quiz_id, 0) + 1
@@ -185,7 +189,7 @@ class _Attempts:
             "user_id": self.person.id, "quiz_id": quiz_id, "number": number, "status": "submitted",
             "started_at": submitted_at - timedelta(minutes=self.ctx.rng.randint(4, 25)), "deadline_at": None,
             "submitted_at": submitted_at, "layout": {"questions": []}, "answers": {}, "score": score,
-            "passed": passed, "result": {"questions": []},
+            "passed": passed, "result": {"questions": []}, "plan_fingerprint": self.plans.get(quiz_id),
         })
 
 

@@ -26,6 +26,31 @@ LABELS = {
         "pretest": _l("Pre-test"),
         "self_assessment": _l("Self-assessment"),
     },
+    "quiz_role": {
+        "pretest": _l("Pre-test"),
+        "final": _l("Final quiz"),
+        "self_assessment": _l("Self-assessment"),
+    },
+    "question_difficulty": {
+        "easy": _l("Easy"),
+        "medium": _l("Medium"),
+        "hard": _l("Hard"),
+    },
+    "item_flag": {
+        "easy_on_pretest": _l("Most people get it right on the pre-test: it cannot show a gain"),
+        "negative_discrimination": _l("Strong learners get it wrong more often than weak ones: check the key "
+                                      "and the wording"),
+    },
+    "true_false": {"true": _l("True"), "false": _l("False")},
+    "question_type": {
+        "single": _l("Single choice"),
+        "multiple": _l("Multiple choice"),
+        "true_false": _l("True or false"),
+        "matching": _l("Matching"),
+        "numeric": _l("Number"),
+        "short_text": _l("Short text"),
+        "scale": _l("Scale"),
+    },
 }
 
 

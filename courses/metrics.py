@@ -38,14 +38,15 @@ FINAL_ORDER = (QuizAttempt.score.desc(), QuizAttempt.submitted_at, QuizAttempt.i
 PRETEST_ORDER = (QuizAttempt.submitted_at, QuizAttempt.number, QuizAttempt.id)
 
 
-def _ranked_attempts(role: str, order_by, user_ids=None):
+def _ranked_attempts(role: str, order_by, user_ids=None, per_plan=False):
     """Graded attempts at quizzes of ``role`` (of ``user_ids``, or everyone's), numbered
-    per (person, course) by ``order_by``."""
+    per (person, course), or per (person, course, topic plan), by ``order_by``."""
     qa = QuizAttempt
+    partition = (qa.user_id, CourseVersion.course_id) + ((qa.plan_fingerprint,) if per_plan else ())
     stmt = (
         select(
             qa.user_id, CourseVersion.course_id, CourseVersion.language, qa.score, qa.submitted_at,
-            func.row_number().over(partition_by=(qa.user_id, CourseVersion.course_id), order_by=order_by).label("rn"),
+            qa.plan_fingerprint, func.row_number().over(partition_by=partition, order_by=order_by).label("rn"),
         )
         .join(Quiz, Quiz.id == qa.quiz_id)
         .join(CourseVersion, CourseVersion.id == Quiz.version_id)
@@ -62,8 +63,9 @@ def refresh_knowledge_gain_pairs(connection, user_ids=None) -> None:
 
     A pair is the person's FIRST graded pre-test attempt at a course and their counting
     final attempt, their HIGHEST-scoring graded final attempt (the earliest of equal
-    scores); attempts of any version of the course pair up. People without both have no
-    row.
+    scores) among those drawn from the SAME TOPIC PLAN as that pre-test attempt (equal
+    ``plan_fingerprint``, never NULL: a plain draw matches nothing); attempts of any
+    version of the course pair up. People without both have no row.
 
     It takes no lock: two transactions rewriting one person's pairs at once would each
     miss the other's attempts, so the caller holds the person's row lock
@@ -75,21 +77,23 @@ def refresh_knowledge_gain_pairs(connection, user_ids=None) -> None:
     else:
         user_ids = sorted(user_ids)
         connection.execute(delete(pairs).where(pairs.c.user_id.in_(user_ids)))
-    final = _ranked_attempts("final", FINAL_ORDER, user_ids)
+    final = _ranked_attempts("final", FINAL_ORDER, user_ids, per_plan=True)
     pre = _ranked_attempts("pretest", PRETEST_ORDER, user_ids)
     rows = (
         select(final.c.user_id, final.c.course_id, pre.c.score, final.c.score, final.c.submitted_at,
-               final.c.language)
-        .select_from(final.join(pre, and_(pre.c.user_id == final.c.user_id, pre.c.course_id == final.c.course_id)))
+               final.c.language, final.c.plan_fingerprint)
+        .select_from(final.join(pre, and_(pre.c.user_id == final.c.user_id, pre.c.course_id == final.c.course_id,
+                                          pre.c.plan_fingerprint == final.c.plan_fingerprint)))
         .where(final.c.rn == 1, pre.c.rn == 1)
     )
     connection.execute(insert(pairs).from_select(
-        ["user_id", "course_id", "pretest_score", "final_score", "final_at", "final_language"], rows))
+        ["user_id", "course_id", "pretest_score", "final_score", "final_at", "final_language", "plan_fingerprint"],
+        rows))
 
 
 def _graded_fields_changed(attempt: QuizAttempt) -> bool:
     return any(attributes.get_history(attempt, name).has_changes()
-               for name in ("score", "submitted_at", "quiz_id"))
+               for name in ("score", "submitted_at", "quiz_id", "plan_fingerprint"))
 
 
 def refresh_pairs_after_flush(session: Session, _flush_context) -> None:
@@ -114,11 +118,16 @@ def refresh_pairs_after_flush(session: Session, _flush_context) -> None:
 
 
 def knowledge_gain(session, period: Period, filters: Filters) -> dict:
-    """courses.knowledge_gain: (pre-test, final quiz) pairs of one person and course.
+    """courses.knowledge_gain: (pre-test, final quiz) pairs of one person and course,
+    over matched forms only.
 
     A pair is the person's FIRST graded pre-test attempt at the course and their
     counting final attempt, which is their HIGHEST-scoring graded final attempt (the
-    earliest of equal scores). The pair belongs to the period in which that counting
+    earliest of equal scores) among the final attempts drawn from the SAME TOPIC PLAN as
+    that pre-test attempt (the same topics, each with the same count: a pre-test that
+    is the parallel form of the final quiz). A pre-test drawn as a plain number of
+    questions, or from another plan, makes no pair: two different draws from pools of
+    different sizes do not measure learning. The pair belongs to the period in which that counting
     final attempt was submitted, so each pair counts in exactly one period. Attempts
     of any version of the course pair up. The normalised gain (post - pre) / (100 - pre)
     is averaged over the pairs with pre < 100 only (a perfect pre-test has no room to

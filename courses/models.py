@@ -16,6 +16,9 @@ QUIZ_KINDS = ("graded", "pretest", "self_assessment")
 QUIZ_ROLES = ("pretest", "final", "self_assessment")
 GRADING = ("highest", "last")
 FEEDBACK = ("after_each_attempt", "after_last_attempt", "never")
+DIFFICULTIES = ("easy", "medium", "hard")
+#: What a pre-test may be the parallel form of (``parallel_to`` in its file).
+PARALLEL_TO = ("final",)
 
 
 class Course(Base):
@@ -104,8 +107,14 @@ class Quiz(Base):
     title: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(20))
     pass_mark: Mapped[float] = mapped_column(Float, default=0)
-    #: How many questions each attempt draws from the pool; NULL: all.
+    #: How many questions each attempt draws from the pool; NULL: all. With a topic
+    #: plan, the plan's total.
     draw: Mapped[int | None]
+    #: The topic plan {topic: count} when the quiz draws by topic (``draw`` written as a
+    #: mapping, or a parallel form's plan taken from the final quiz); NULL: a plain draw.
+    topic_plan: Mapped[dict | None] = mapped_column(JSON)
+    #: A pre-test that is the parallel form of the course's final quiz: "final"; NULL: none.
+    parallel_to: Mapped[str | None] = mapped_column(String(20))
     shuffle_questions: Mapped[bool] = mapped_column(default=False)
     shuffle_options: Mapped[bool] = mapped_column(default=False)
     #: 0: unlimited.
@@ -142,6 +151,11 @@ class Question(Base):
     spec: Mapped[dict] = mapped_column(JSON)
     explanation: Mapped[str | None] = mapped_column(Text)
     lesson_filename: Mapped[str | None] = mapped_column(String(200))
+    #: The topic a topic plan draws it under: its ``topic``, else its lesson's file name;
+    #: NULL when it has neither.
+    topic: Mapped[str | None] = mapped_column(String(200))
+    #: easy, medium or hard, as the author judged it; NULL: not said.
+    difficulty: Mapped[str | None] = mapped_column(String(10))
 
     quiz: Mapped[Quiz] = relationship(back_populates="questions")
 
@@ -200,6 +214,10 @@ class QuizAttempt(Base):
     passed: Mapped[bool | None]
     #: Per-question results and, for self-assessments, the profile.
     result: Mapped[dict | None] = mapped_column(JSON)
+    #: The fingerprint of the topic plan the questions were drawn from
+    #: (``courses.quiz.engine.plan_fingerprint``); NULL: a plain draw. Knowledge gain
+    #: pairs only a pre-test and a final drawn from the same plan.
+    plan_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     quiz: Mapped[Quiz] = relationship()
     user: Mapped[User] = relationship()
@@ -226,8 +244,11 @@ class KnowledgeGainPair(Base):
     course_id: Mapped[int] = mapped_column(ForeignKey("lms_courses.id", ondelete="CASCADE"), primary_key=True)
     #: The first graded pre-test attempt's score.
     pretest_score: Mapped[float] = mapped_column(Float)
-    #: The counting final attempt: the highest-scoring graded one, the earliest of equals.
+    #: The counting final attempt: the highest-scoring graded one drawn from the same
+    #: topic plan as that pre-test attempt, the earliest of equals.
     final_score: Mapped[float] = mapped_column(Float)
     final_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: The language of the course version whose final quiz that attempt was.
     final_language: Mapped[str] = mapped_column(String(5))
+    #: The topic plan both attempts were drawn from (never NULL: no plan, no pair).
+    plan_fingerprint: Mapped[str] = mapped_column(String(64))

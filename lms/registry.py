@@ -99,6 +99,9 @@ class Metric:
     order: int = 50
     #: English, for the OpenAPI document
     description: str = ""
+    #: What a reader must know to read the figure (a lazy string): shown under it on the
+    #: dashboard and in the downloads' ``note`` column; None: nothing to add
+    note: object = None
     #: another metric's key: this one is the same figure under an older name, kept in
     #: the API for compatibility, not drawn on the dashboard
     same_as: str | None = None

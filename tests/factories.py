@@ -69,7 +69,10 @@ ALL_TYPES_QUESTIONS = [
 
 
 def make_course(session, slug="dd-essentials", lessons=3, questions=None, pretest=False, published=True,
-                validity_months=None, **quiz_settings):
+                validity_months=None, parallel=False, **quiz_settings):
+    """A course with a final quiz (and a pre-test). ``parallel``: the pre-test is the
+    final's parallel form; both draw one question of topic "basics" (every question's
+    topic), so their attempts carry the same plan and pair up for knowledge gain."""
     from datetime import date
 
     from courses.models import Course, CourseVersion, Lesson, Question, Quiz
@@ -91,19 +94,25 @@ def make_course(session, slug="dd-essentials", lessons=3, questions=None, pretes
                 "attempts_allowed": 0, "delay_minutes": 0, "time_limit_minutes": 0, "grading": "highest",
                 "feedback": "after_each_attempt"}
     settings.update(quiz_settings)
+    plan = {"basics": 1} if parallel else None
+    if parallel:
+        settings.update(topic_plan=plan, draw=1)
     final = Quiz(version_id=version.id, role="final", filename="final.yml", title="Final quiz", kind="graded", **settings)
     session.add(final)
     session.flush()
     for n, (qtype, prompt, spec) in enumerate(questions or ALL_TYPES_QUESTIONS, 1):
         session.add(Question(quiz_id=final.id, key=f"q{n}", position=n, type=qtype, prompt=prompt, points=1,
-                             spec=spec, explanation=f"Explanation number {n} for this question."))
+                             spec=spec, explanation=f"Explanation number {n} for this question.",
+                             topic="basics" if parallel else None))
     if pretest:
         pre = Quiz(version_id=version.id, role="pretest", filename="pretest.yml", title="Pre-test", kind="pretest",
-                   pass_mark=0, attempts_allowed=1, feedback="never")
+                   pass_mark=0, attempts_allowed=1, feedback="never", topic_plan=plan,
+                   parallel_to="final" if parallel else None, draw=1 if parallel else None)
         session.add(pre)
         session.flush()
         session.add(Question(quiz_id=pre.id, key="p1", position=1, type="true_false",
-                             prompt="Child labour ended in 2025.", spec={"answer": False}))
+                             prompt="Child labour ended in 2025.", spec={"answer": False},
+                             topic="basics" if parallel else None))
     session.flush()
     course.current_version_id = version.id
     session.flush()

@@ -21,6 +21,7 @@ def load_activity(session: Session, echo=print) -> None:
     evaluations, and an upcoming run with a waiting list. Needs the starter content
     imported; skipped (with a word) when it is not. Loading twice adds nothing."""
     from courses import models as course_models
+    from courses.quiz.engine import plan_fingerprint
 
     from . import models as workshop_models
 
@@ -54,6 +55,7 @@ def load_activity(session: Session, echo=print) -> None:
         session.add(enrolment)
         pre_score = rng.choice([20.0, 30.0, 40.0, 50.0])
         session.add(QuizAttempt(user_id=user.id, quiz_id=pretest.id, number=1, status="submitted",
+                                plan_fingerprint=plan_fingerprint(pretest.topic_plan),
                                 started_at=started, submitted_at=started + timedelta(minutes=9),
                                 layout={"questions": []}, answers={}, score=pre_score, result={"questions": []}))
         lessons_read = version.lessons if i % 3 != 2 else version.lessons[: rng.randint(1, 4)]
@@ -64,6 +66,7 @@ def load_activity(session: Session, echo=print) -> None:
             done = started + timedelta(days=len(lessons_read) + 2)
             post = rng.choice([70.0, 80.0, 90.0, 100.0])
             session.add(QuizAttempt(user_id=user.id, quiz_id=final.id, number=1, status="submitted",
+                                    plan_fingerprint=plan_fingerprint(final.topic_plan),
                                     started_at=done - timedelta(minutes=20), submitted_at=done,
                                     layout={"questions": []}, answers={}, score=post, passed=True,
                                     result={"questions": []}))

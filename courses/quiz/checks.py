@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lms.content import INT_MAX, YList, YMap, is_slug, plain, show
 
 from ..content_values import CourseFile
-from ..models import FEEDBACK, GRADING, QUIZ_KINDS
+from ..models import DIFFICULTIES, FEEDBACK, GRADING, QUIZ_KINDS
+from .plans import check_parallel_forms, check_topic_plan, topic_plan
 from .types import QUESTION_TYPES
 
 QUIZ_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\.yml$")
@@ -18,9 +19,9 @@ QUIZ_FILE_ROLES = {"pretest": ("pretest", "pretest"), "final_quiz": ("final", "g
                    "self_assessment": ("self_assessment", "self_assessment")}
 GRADED_QUIZ_KEYS = frozenset({"title", "kind", "pass_mark", "draw", "shuffle_questions", "shuffle_options",
                               "attempts_allowed", "delay_minutes", "time_limit_minutes", "grading", "feedback",
-                              "questions"})
+                              "questions", "parallel_to"})
 SELF_QUIZ_KEYS = frozenset({"title", "kind", "levels", "weak_below", "questions"})
-COMMON_QUESTION_KEYS = frozenset({"id", "type", "prompt", "explanation", "lesson", "points"})
+COMMON_QUESTION_KEYS = frozenset({"id", "type", "prompt", "explanation", "lesson", "points", "topic", "difficulty"})
 ALL_TYPE_KEYS = frozenset().union(*(t.keys for t in QUESTION_TYPES.values()))
 
 
@@ -33,6 +34,9 @@ class QuestionData:
     spec: dict
     explanation: str | None
     lesson_filename: str | None
+    #: its ``topic``, else its lesson's file name (see ``Question.topic``)
+    topic: str | None = None
+    difficulty: str | None = None
 
 
 @dataclass
@@ -41,8 +45,14 @@ class QuizData:
     filename: str
     title: str
     kind: str
-    settings: dict  # Quiz columns: pass_mark, draw, shuffle_*, attempts_allowed, ...
+    settings: dict  # Quiz columns: pass_mark, draw, topic_plan, parallel_to, shuffle_*, attempts_allowed, ...
     questions: list[QuestionData]
+    #: the file's problems go here, for the checks made once every quiz is read
+    file: CourseFile | None = None
+    #: the lines of "draw", "parallel_to" and of each topic of a topic plan (by topic)
+    lines: dict = field(default_factory=dict)
+    #: True when a parallel form has no questions of its own and uses the final quiz's
+    uses_final_pool: bool = False
 
 
 
@@ -65,6 +75,7 @@ def check_quizzes(folder, files, problems, course_md: CourseFile, m: YMap, lesso
                          name, lesson_names)
             if quiz is not None:
                 out.append(quiz)
+    check_parallel_forms(out, course_md, m)
     for rel in files:
         if re.fullmatch(r"quizzes/[^/]+\.yml", rel) and rel[len("quizzes/"):] not in used:
             CourseFile(folder, rel, problems).add(None, "this quiz is not named in course.md (pretest, final_quiz or "
@@ -85,10 +96,15 @@ def _quiz(f: CourseFile, data: bytes, course_key, role, expected, filename, less
                                        f'{expected} (found "{kind}")')
     self_assessment = expected == "self_assessment"
     allowed = SELF_QUIZ_KEYS if self_assessment else GRADED_QUIZ_KEYS
+    parallel = expected == "pretest" and "parallel_to" in doc
     required = ("title", "kind", "levels", "weak_below", "questions") if self_assessment else \
-        ("title", "kind", "pass_mark", "questions") if expected == "graded" else ("title", "kind", "questions")
+        ("title", "kind", "pass_mark", "questions") if expected == "graded" else \
+        ("title", "kind") if parallel else ("title", "kind", "questions")  # a parallel form may borrow the final's
     not_here = {k: "is not used in a self-assessment" for k in GRADED_QUIZ_KEYS - SELF_QUIZ_KEYS} if self_assessment \
         else {k: "belongs in self-assessments only" for k in SELF_QUIZ_KEYS - GRADED_QUIZ_KEYS}
+    if expected == "graded":
+        allowed = allowed - {"parallel_to"}
+        not_here["parallel_to"] = "belongs in the pre-test only (parallel_to: final)"
     f.keys(doc, allowed, required, not_here=not_here)
 
     settings: dict = {"title": f.text(doc, "title", 300)}
@@ -122,13 +138,26 @@ def _quiz(f: CourseFile, data: bytes, course_key, role, expected, filename, less
                 question = _question(f, q, i + 1, expected, lesson_names, seen)
                 if question is not None:
                     out.append(question)
-    settings["draw"] = None
+    settings["draw"] = settings["topic_plan"] = settings["parallel_to"] = None
+    lines: dict = {}
     if not self_assessment:
-        settings["draw"] = draw = f.integer(doc, "draw", 1)
-        if draw is not None and questions is not None and draw > len(questions):
-            f.add(doc.line_of("draw"), f'"draw" is {draw}, more than the {len(questions)} questions in this file')
+        if isinstance(doc.get("draw"), YMap):
+            settings["topic_plan"] = plan = topic_plan(f, doc, lines)
+            settings["draw"] = sum(plan.values()) if plan else None
+            if plan and questions is not None and not parallel:  # a parallel form's: once it is known parallel
+                lines["plan_drawable"] = check_topic_plan(f, plan, lines, questions)
+        else:
+            settings["draw"] = draw = f.integer(doc, "draw", 1)
+            if draw is not None and questions is not None and draw > len(questions):
+                f.add(doc.line_of("draw"), f'"draw" is {draw}, more than the {len(questions)} questions in this file')
+        if parallel:
+            lines["parallel_to"] = doc.line_of("parallel_to")
+            settings["parallel_to"] = f.choice(doc, "parallel_to", ("final",))
+        if "draw" in doc:
+            lines["draw"] = doc.line_of("draw")
     title = settings.pop("title")
-    return QuizData(role=role, filename=filename, title=title, kind=kind, settings=settings, questions=out)
+    return QuizData(role=role, filename=filename, title=title, kind=kind, settings=settings, questions=out, file=f,
+                    lines=lines, uses_final_pool=parallel and "questions" not in doc)
 
 
 def _levels(f: CourseFile, doc: YMap):
@@ -203,13 +232,20 @@ def _question(f: CourseFile, q: YMap, index, quiz_kind, lesson_names, seen: dict
     if lesson is not None and lesson_names is not None and lesson not in lesson_names:
         f.add(q.line_of("lesson"), f"{prefix}lesson {show(lesson)} is not one of the course's lessons")
     points = f.integer(q, "points", 1, prefix=prefix)
+    topic = q.get("topic")
+    if topic is not None and not is_slug(topic):
+        f.add(q.line_of("topic"), f"{prefix}topic {show(topic)} must be lowercase letters, digits and hyphens, "
+                                  "for example recruitment-fees")
+    difficulty = f.choice(q, "difficulty", DIFFICULTIES, prefix=prefix)
     if qtype is None:
         return None
     spec = {key: q[key] for key in qtype.keys if key in q}
     for key, message in qtype.validate(spec):
         f.add(_spec_line(q, key, message), prefix + message)
     return QuestionData(key=ident, type=qtype.name, prompt=prompt, points=points or 1, spec=plain(spec),
-                        explanation=explanation, lesson_filename=lesson)
+                        explanation=explanation, lesson_filename=lesson,
+                        topic=topic if isinstance(topic, str) else lesson if isinstance(lesson, str) else None,
+                        difficulty=difficulty)
 
 
 def _spec_line(q: YMap, key, message) -> int:

@@ -1,13 +1,16 @@
 """The quiz engine: what an attempt is made of and how it is scored, without writing.
 
-The rules of Moodle's quiz as its users know them: questions drawn from a pool and
-shuffled once per attempt, a time limit with a little grace, a grading method
-(highest or last attempt) and a feedback policy. Starting, saving and handing in an
+The rules of Moodle's quiz as its users know them: questions drawn from a pool (or so
+many from each topic, by the quiz's topic plan) and shuffled once per attempt, a time
+limit with a little grace, a grading method (highest or last attempt) and a feedback
+policy. Starting, saving and handing in an
 attempt, with their locks, are services (``courses.services.attempts``); this module
 only reads, and computes.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,8 +30,39 @@ def is_overdue(attempt: QuizAttempt, now: datetime) -> bool:
     return attempt.deadline_at is not None and now > attempt.deadline_at + GRACE
 
 
+def plan_fingerprint(plan: dict | None) -> str | None:
+    """A stable name for a topic plan {topic: count}: the sha256 of the mapping in topic
+    order, so that a pre-test and a final (or two versions of a course) with the same
+    plan have the same fingerprint whatever order their files list the topics in.
+    None for no plan (a plain draw), which matches nothing."""
+    if not plan:
+        return None
+    canonical = json.dumps(sorted((str(topic), int(count)) for topic, count in plan.items()),
+                           separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def pools_by_topic(questions) -> dict[str | None, list[Question]]:
+    """The questions grouped by topic, each group in the quiz's order."""
+    pools: dict[str | None, list[Question]] = {}
+    for question in questions:
+        pools.setdefault(question.topic, []).append(question)
+    return pools
+
+
 def _draw(quiz: Quiz, rng: random.Random) -> list[Question]:
     pool = list(quiz.questions)
+    if quiz.topic_plan:
+        # So many from each topic's pool; the topics in a fixed order, so that one seed
+        # gives one draw.
+        pools = pools_by_topic(pool)
+        drawn = [q for topic in sorted(quiz.topic_plan)
+                 for q in rng.sample(pools.get(topic, []), quiz.topic_plan[topic])]
+        if quiz.shuffle_questions:
+            rng.shuffle(drawn)
+        else:
+            drawn.sort(key=lambda q: q.position)
+        return drawn
     if quiz.draw and quiz.draw < len(pool):
         pool = rng.sample(pool, quiz.draw)
         if not quiz.shuffle_questions:

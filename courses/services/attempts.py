@@ -89,6 +89,7 @@ def start_attempt(session: Session, user: User, quiz: Quiz, now: datetime | None
     attempt = QuizAttempt(
         user_id=user.id, quiz_id=quiz.id, number=state.attempts_used + 1, status="in_progress",
         started_at=now, layout=engine.new_layout(quiz, random.Random(secrets.randbits(64))), answers={},
+        plan_fingerprint=engine.plan_fingerprint(quiz.topic_plan),
         deadline_at=now + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None,
     )
     try:

@@ -3,6 +3,7 @@
 learning   catalogue, course page, enrolling, lessons
 attempts   quiz pages, attempts and their results
 admin      the secretariat's course list, publishing and the content preview
+stats      the per-question statistics of a version's quizzes, and their downloads
 """
 from __future__ import annotations
 
@@ -35,4 +36,4 @@ def enrolled(slug: str) -> tuple[Course, Enrolment]:
     return course, enrolment
 
 
-from . import admin, attempts, learning  # noqa: E402,F401  (their routes join bp)
+from . import admin, attempts, learning, stats  # noqa: E402,F401  (their routes join bp)

@@ -90,6 +90,11 @@ def metric_labels(registry) -> dict:
     return {key: metric.label for key, metric in registry.metrics.items()}
 
 
+def metric_notes(registry) -> dict:
+    """The metrics' own notes (``Metric.note``), by key, for those that have one."""
+    return {key: metric.note for key, metric in registry.metrics.items() if metric.note}
+
+
 # -- charts ------------------------------------------------------------------------------
 
 # Each bar has its label on a line above it, so long labels are never cut.
@@ -209,11 +214,12 @@ def export_rows(metrics: dict, registry, course: str | None = None) -> list[tupl
     kind, runs and sessions, the knowledge-gain figures and the data-quality share, each
     with its key and its label; ``course``: the course filter, if any."""
     labels = metric_labels(registry)
+    notes = metric_notes(registry)
     marked = not_narrowed(registry, course)
 
     def row(output, key, breakdown, total, split=("", "", "", ""), part=None):
         figure = str(labels[key]) if part is None else f"{labels[key]}: {part}"
-        note = str(NOT_NARROWED_NOTE) if key in marked else ""
+        note = " ".join(str(n) for n in (NOT_NARROWED_NOTE if key in marked else None, notes.get(key)) if n)
         return (output, key, figure, breakdown, total, *split, note)
 
     rows = []

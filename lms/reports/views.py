@@ -91,7 +91,8 @@ def dashboard(fmt: str | None = None):
     charts = _dashboard_charts(metrics) if metrics else {}
     return render_template("lms/reports/dashboard.html", form=form, metrics=metrics, period=period,
                            outputs=board.outputs(current_registry()),
-                           labels=board.metric_labels(current_registry()), charts=charts,
+                           labels=board.metric_labels(current_registry()),
+                           notes=board.metric_notes(current_registry()), charts=charts,
                            split_keys=board.SPLIT_KEYS, not_narrowed=board.not_narrowed(current_registry(), course),
                            not_narrowed_note=board.NOT_NARROWED_NOTE), _status(form)
 

@@ -313,7 +313,8 @@ def test_starter_courses_import_then_reimport_is_unchanged(session):
     results = import_content(session, echo=lines.append)
     session.commit()
     assert [(r.status, r.course.slug, r.version) for r in results] == [("created", s, 1) for s in STARTER]
-    assert lines == [f"[{i}/2] {slug}: created version 1" for i, slug in enumerate(STARTER, 1)]
+    statuses = [line for line in lines if line.startswith("[")]  # the others: each quiz's draw
+    assert statuses == [f"[{i}/2] {slug}: created version 1" for i, slug in enumerate(STARTER, 1)]
     for slug in STARTER:
         course = session.scalar(select(Course).where(Course.slug == slug))
         assert course.published and course.current_version.number == 1
@@ -337,7 +338,8 @@ def test_starter_courses_import_then_reimport_is_unchanged(session):
     again = import_content(session, echo=lines.append)
     session.commit()
     assert [r.status for r in again] == ["unchanged", "unchanged"]
-    assert lines == [f"[{i}/2] {slug}: unchanged" for i, slug in enumerate(STARTER, 1)]
+    assert [line for line in lines if line.startswith("[")] == [
+        f"[{i}/2] {slug}: unchanged" for i, slug in enumerate(STARTER, 1)]
     session.expire_all()
     assert {m: _count(session, m) for m in counts} == counts
 

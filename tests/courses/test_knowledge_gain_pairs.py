@@ -13,11 +13,14 @@ from sqlalchemy import select
 from courses import services
 from courses.metrics import refresh_knowledge_gain_pairs
 from courses.models import KnowledgeGainPair, QuizAttempt
+from courses.quiz.engine import plan_fingerprint
 from tests.factories import make_course, make_user
 from tests.support.db import writing
 from tests.support.quiz import right_answers
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+#: Mostly one plan, so that pairs form; sometimes another, or none (a plain draw).
+PLANS = ["a" * 64, "a" * 64, "a" * 64, "b" * 64, None]
 
 
 def _pairs(session) -> dict:
@@ -29,7 +32,7 @@ def _pairs(session) -> dict:
 
 def test_handing_in_keeps_the_pair(app):
     with writing(app) as s:
-        course = make_course(s, pretest=True)
+        course = make_course(s, pretest=True, parallel=True)
         user = make_user(s)
         s.commit()
         version = course.current_version
@@ -52,7 +55,9 @@ def test_handing_in_keeps_the_pair(app):
 
 
 def _expected(attempts: list[dict], roles: dict) -> dict:
-    """The pairing rule, written out in Python for the check below."""
+    """The pairing rule, written out in Python for the check below: the first pre-test
+    attempt, and the best final attempt drawn from that attempt's plan (None: no plan,
+    which matches nothing)."""
     by_key: dict = {}
     for a in attempts:
         if a["score"] is not None and a["submitted_at"] is not None:
@@ -62,7 +67,10 @@ def _expected(attempts: list[dict], roles: dict) -> dict:
         if role != "final" or (user_id, "pretest") not in by_key:
             continue
         first_pre = min(by_key[(user_id, "pretest")], key=lambda a: (a["submitted_at"], a["number"], a["id"]))
-        best = min(rows, key=lambda a: (-a["score"], a["submitted_at"], a["id"]))
+        matched = [a for a in rows if a["plan"] is not None and a["plan"] == first_pre["plan"]]
+        if not matched:
+            continue
+        best = min(matched, key=lambda a: (-a["score"], a["submitted_at"], a["id"]))
         pairs[user_id] = (first_pre["score"], best["score"], best["submitted_at"])
     return pairs
 
@@ -84,23 +92,29 @@ def test_random_writes_keep_the_pairs_equal_to_the_rule(session):
             target = rng.choice(live)
             target.score = rng.choice([None, 0.0, 50.0, 50.0, 80.0, 100.0])
             target.submitted_at = T0 + timedelta(hours=rng.randint(0, 48))
+            if rng.random() < 0.2:
+                target.plan_fingerprint = rng.choice(PLANS)
         else:
             user, quiz_id = rng.choice(users), rng.choice(list(quizzes))
             number = numbers[(user.id, quiz_id)] = numbers.get((user.id, quiz_id), 0) + 1
             moment = T0 + timedelta(hours=rng.randint(0, 48))  # ties on purpose
             session.add(QuizAttempt(user_id=user.id, quiz_id=quiz_id, number=number, status="submitted",
                                     layout={}, score=rng.choice([0.0, 50.0, 50.0, 80.0, 100.0]),
-                                    submitted_at=moment, started_at=moment))
+                                    submitted_at=moment, started_at=moment, plan_fingerprint=rng.choice(PLANS)))
         if step % 3 == 0:
             session.commit()
         else:
             session.flush()
     session.commit()
     attempts = [{"id": a.id, "user_id": a.user_id, "quiz_id": a.quiz_id, "number": a.number, "score": a.score,
-                 "submitted_at": a.submitted_at} for a in session.scalars(select(QuizAttempt))]
+                 "submitted_at": a.submitted_at, "plan": a.plan_fingerprint}
+                for a in session.scalars(select(QuizAttempt))]
     stored = _pairs(session)
     assert {u: (pre, final, at) for (u, _c), (pre, final, at, _l) in stored.items()} == _expected(attempts, quizzes)
     assert len(stored) >= 3  # the scenario really made pairs
+    with_both = {a["user_id"] for a in attempts if quizzes[a["quiz_id"]] == "pretest" and a["score"] is not None} & \
+        {a["user_id"] for a in attempts if quizzes[a["quiz_id"]] == "final" and a["score"] is not None}
+    assert len(with_both) > len(stored)  # ... and people with both but unmatched plans, who make none
     refresh_knowledge_gain_pairs(session.connection())  # the bulk rewrite agrees
     assert _pairs(session) == stored
     session.rollback()
@@ -112,17 +126,19 @@ def test_two_transactions_grading_one_person(app, session):
     ``submit_attempt``: the person's row lock on PostgreSQL, the write lock on SQLite)
     and then sees A's attempt: the pair keeps 100, nothing fails. Without the row lock,
     B would rewrite the pair from a snapshot without A's attempt, and collide with A's."""
-    course = make_course(session, pretest=True)
+    course = make_course(session, pretest=True, parallel=True)
     user = make_user(session)
     version = course.current_version
     pre_id, final_id = version.quiz("pretest").id, version.quiz("final").id
     session.add(QuizAttempt(user_id=user.id, quiz_id=pre_id, number=1, status="submitted", layout={},
-                            score=20.0, submitted_at=T0, started_at=T0))
+                            score=20.0, submitted_at=T0, started_at=T0,
+                            plan_fingerprint=plan_fingerprint(version.quiz("pretest").topic_plan)))
     session.commit()
     with writing(app) as s:
         first = services.start_attempt(s, s.merge(user), s.get(type(version), version.id).quiz("final"))
         second = QuizAttempt(user_id=user.id, quiz_id=final_id, number=2, status="in_progress",
-                             started_at=first.started_at, layout=first.layout, answers={})
+                             started_at=first.started_at, layout=first.layout, answers={},
+                             plan_fingerprint=first.plan_fingerprint)
         s.add(second)
         s.commit()
         first_id, second_id = first.id, second.id

@@ -62,7 +62,7 @@ def test_the_recertification_rule(expires, revoked, opened):
 def test_handing_in_refreshes_the_pairs_itself(app, session):
     """``submit_attempt`` rewrites the pairs explicitly: a session without the LMS's
     flush listener gets them too."""
-    course = make_course(session, pretest=True)
+    course = make_course(session, pretest=True, parallel=True)
     user = make_user(session)
     session.commit()
     with app.test_request_context():

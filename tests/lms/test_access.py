@@ -64,6 +64,8 @@ GET_ROUTES = [
     ("/courses/admin", only({"secretariat"})),
     ("/courses/admin/preview", only({"secretariat"})),
     ("/courses/admin/preview/due-diligence-essentials", only({"secretariat"})),
+    ("/courses/admin/{course}/versions/1/final/questions", only({"secretariat"})),
+    ("/courses/admin/{course}/versions/1/final/questions.csv", only({"secretariat"})),
     ("/workshops/", every(200)),
     ("/account/login", {**every(moved("/")), "visitor": 200}),
     ("/account/signup", {**every(moved("/organisations/mine")), "visitor": 200}),

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import and_, func, or_, select
 
 from courses.models import Enrolment, QuizAttempt
+from courses.quiz.engine import plan_fingerprint
 from lms.accounts.models import User
 from lms.content import import_all
 from lms.demo_large import LARGE_DOMAIN, LargeDemoError, generate
@@ -17,7 +18,7 @@ from lms.orgs.models import Membership, Organisation
 from lms.orgs.search import search_key
 from lms.records.models import CompletionRecord
 from workshops.models import Attendance, Registration, RunSession, WorkshopRun
-from tests.support.content import quiet
+from tests.support.content import parallel_forms, quiet
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
 MODELS = (Organisation, User, CompletionRecord, WorkshopRun, Registration)
@@ -126,6 +127,7 @@ def test_snapshots_are_those_of_the_moment(session, shipped_content):
 
 
 def test_metrics_are_the_figures_the_seed_gives(app, session, shipped_content):
+    parallel_forms(session, plan={"all": 1})  # the figures below hold whatever plans the content has
     generate(session, organisations=30, learners=300, records=600, runs=20, registrations=300, echo=quiet, now=NOW)
     session.commit()
     with app.app_context():
@@ -136,6 +138,8 @@ def test_metrics_are_the_figures_the_seed_gives(app, session, shipped_content):
     assert (figures["workshops.runs_held"], figures["workshops.sessions_held"]) == (5, 15)
     gain = figures["courses.knowledge_gain"]
     assert (gain["n"], gain["mean_pre"], gain["mean_post"]) == (80, 45.375, 82.3125)
+    assert session.scalar(select(func.count()).select_from(QuizAttempt).where(
+        QuizAttempt.plan_fingerprint == plan_fingerprint({"all": 1}))) > 80
     assert gain["mean_normalised_gain"] == pytest.approx(0.66504783207)
     assert figures["organisations.reached"] == {
         "total": 28, "by_kind": {"business_association": 1, "employers_organisation": 3, "large_enterprise": 2,

@@ -221,11 +221,13 @@ def test_workshop_filters(session, workshops):
 
 # -- courses ---------------------------------------------------------------------
 
-def _attempt(session, user, quiz, number, score, submitted_at):
+def _attempt(session, user, quiz, number, score, submitted_at, plan="plan-a"):
+    """A graded attempt drawn from topic plan ``plan`` (a fingerprint; None: a plain draw)."""
     from courses.models import QuizAttempt
 
     session.add(QuizAttempt(user_id=user.id, quiz_id=quiz.id, number=number, status="submitted", layout={},
-                            score=score, submitted_at=submitted_at, started_at=submitted_at))
+                            score=score, submitted_at=submitted_at, started_at=submitted_at,
+                            plan_fingerprint=plan))
 
 
 @pytest.fixture

@@ -17,13 +17,14 @@ import pytest
 from lms.demo_large import generate
 
 from tests.support.api import api_headers
-from tests.support.content import quiet
+from tests.support.content import parallel_forms, quiet
 
 SEXES = ("female", "male", "other")
 
 
 @pytest.fixture
 def dataset(app, session, shipped_content):
+    parallel_forms(session)  # pairs form over matched forms only
     with app.app_context():
         generate(session, organisations=40, learners=400, records=700, runs=40, registrations=500, seed=8,
                  echo=quiet)
@@ -183,7 +184,12 @@ class Exports:
             if not quizzes["pretest"] or not quizzes["final"]:
                 continue
             pre = min(quizzes["pretest"], key=lambda a: (a["submitted_at"], int(a["number"]), int(a["attempt_id"])))
-            final = min(quizzes["final"], key=lambda a: (-float(a["score"]), a["submitted_at"], int(a["attempt_id"])))
+            # only the finals drawn from the pre-test attempt's topic plan (empty: no plan)
+            matched = [a for a in quizzes["final"] if a["plan_fingerprint"] and a["plan_fingerprint"] ==
+                       pre["plan_fingerprint"]]
+            if not matched:
+                continue
+            final = min(matched, key=lambda a: (-float(a["score"]), a["submitted_at"], int(a["attempt_id"])))
             if not inside(_moment(final["submitted_at"])):
                 continue
             if (f.get("country") or f.get("sector") or f.get("org_kind")) and not (

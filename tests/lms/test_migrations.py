@@ -286,3 +286,92 @@ def test_0014_confirms_everyone_who_has_an_account_and_a_downgrade_keeps_the_unc
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT email, active FROM lms_users ORDER BY id")).all()
     assert [(email, bool(active)) for email, active in rows] == [("ama@example.org", True), ("esi@example.org", False)]
+
+
+def _load_revision(name: str):
+    """A migration module, for its SQL (its file name starts with a digit)."""
+    import importlib.util
+    from pathlib import Path
+
+    import lms
+
+    path = Path(lms.__file__).parent / "migrations" / "versions" / name
+    spec = importlib.util.spec_from_file_location(f"lms_revision_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_COURSE_ROWS = [
+    "INSERT INTO lms_users (id, email, name, role, country, language, active, session_token, person_key, created_at) "
+    "VALUES (1, 'ama@example.org', 'Ama', 'learner', 'GH', 'en', true, 't1', 'k1', '2026-12-01 08:00:00'), "
+    "(2, 'kofi@example.org', 'Kofi', 'learner', 'GH', 'en', true, 't2', 'k2', '2026-12-01 08:00:00')",
+    "INSERT INTO lms_courses (id, slug, published, created_at) VALUES (1, 'dd', true, '2026-12-01 08:00:00')",
+    "INSERT INTO lms_course_versions (id, course_id, number, content_hash, imported_at, title, summary, language, "
+    "audience, sectors, estimated_minutes, as_of, prerequisites, overview_md) VALUES (1, 1, 1, 'h', "
+    "'2026-12-01 08:00:00', 'DD', 'S', 'en', 'sme', '[]', 60, '2026-12-01', '[]', 'O')",
+    "INSERT INTO lms_quizzes (id, version_id, role, filename, title, kind, pass_mark, draw, shuffle_questions, "
+    "shuffle_options, attempts_allowed, delay_minutes, time_limit_minutes, grading, feedback) VALUES "
+    "(1, 1, 'pretest', 'pretest.yml', 'Pre', 'pretest', 0, NULL, false, false, 1, 0, 0, 'highest', 'never'), "
+    "(2, 1, 'final', 'final.yml', 'Final', 'graded', 70, 10, false, false, 0, 0, 0, 'highest', 'never')",
+    "INSERT INTO lms_questions (id, quiz_id, key, position, type, prompt, points, spec, lesson_filename) VALUES "
+    "(1, 2, 'q1', 1, 'true_false', 'P?', 1, '{\"answer\": true}', '01-why.md'), "
+    "(2, 2, 'q2', 2, 'true_false', 'Q?', 1, '{\"answer\": true}', NULL)",
+]
+
+
+def _attempt_sql(id_, user, quiz, number, score, day):
+    return ("INSERT INTO lms_quiz_attempts (id, user_id, quiz_id, number, status, started_at, submitted_at, layout, "
+            f"answers, score) VALUES ({id_}, {user}, {quiz}, {number}, 'submitted', '2026-12-{day:02d} 09:00:00', "
+            f"'2026-12-{day:02d} 09:00:00', '{{}}', '{{}}', {score})")
+
+
+def _pairs(conn, plan=True) -> set:
+    columns = "user_id, pretest_score, final_score" + (", plan_fingerprint" if plan else "")
+    return {tuple(row) for row in conn.execute(text(f"SELECT {columns} FROM lms_knowledge_gain_pairs"))}
+
+
+def test_0015_gives_questions_topics_and_recomputes_the_pairs_over_matched_forms(engine):
+    """Old attempts were drawn with no topic plan, so the pairs they made (different draws
+    compared) go; the questions take their lesson as their topic. Downgrading restores the
+    old rule's pairs. The revision's SQL gives the service's pairs on planned attempts."""
+    from courses.metrics import refresh_knowledge_gain_pairs
+
+    migrate.upgrade(engine, "0011")
+    with engine.begin() as conn:
+        for sql in _COURSE_ROWS:
+            conn.execute(text(sql))
+        for row in [(1, 1, 1, 1, 40, 1), (2, 1, 2, 1, 70, 2), (3, 2, 1, 1, 50, 1), (4, 2, 2, 1, 90, 3)]:
+            conn.execute(text(_attempt_sql(*row)))
+        conn.execute(text("INSERT INTO lms_knowledge_gain_pairs (user_id, course_id, pretest_score, final_score, "
+                          "final_at, final_language) VALUES (1, 1, 40, 70, '2026-12-02 09:00:00', 'en'), "
+                          "(2, 1, 50, 90, '2026-12-03 09:00:00', 'en')"))
+    migrate.upgrade(engine, "0015")
+    with engine.connect() as conn:
+        assert _pairs(conn) == set()
+        assert set(conn.execute(text("SELECT key, topic, difficulty FROM lms_questions"))) == {
+            ("q1", "01-why.md", None), ("q2", None, None)}
+        assert set(conn.execute(text("SELECT role, topic_plan, parallel_to FROM lms_quizzes"))) == {
+            ("pretest", None, None), ("final", None, None)}
+        assert set(conn.execute(text("SELECT plan_fingerprint FROM lms_quiz_attempts"))) == {(None,)}
+
+    # the same SQL on attempts that carry plans: Ama's match, Kofi's do not
+    p, q = "p" * 64, "q" * 64
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE lms_quiz_attempts SET plan_fingerprint = :p WHERE user_id = 1"), {"p": p})
+        conn.execute(text("UPDATE lms_quiz_attempts SET plan_fingerprint = :p WHERE id = 3"), {"p": p})
+        conn.execute(text("UPDATE lms_quiz_attempts SET plan_fingerprint = :q WHERE id = 4"), {"q": q})
+        conn.execute(text(_attempt_sql(5, 1, 2, 2, 95, 4)))  # Ama's better final, with no plan: not hers to count
+        conn.execute(text(_load_revision("0015_topic_plans.py").MATCHED))
+        by_revision = _pairs(conn)
+        refresh_knowledge_gain_pairs(conn)
+        assert by_revision == _pairs(conn) == {(1, 40.0, 70.0, p)}
+
+    migrate.downgrade(engine, "0011")
+    columns = {table: {c["name"] for c in inspect(engine).get_columns(table)}
+               for table in ("lms_quizzes", "lms_questions", "lms_quiz_attempts", "lms_knowledge_gain_pairs")}
+    assert not {"topic_plan", "parallel_to"} & columns["lms_quizzes"]
+    assert not {"topic", "difficulty"} & columns["lms_questions"]
+    assert "plan_fingerprint" not in columns["lms_quiz_attempts"] | columns["lms_knowledge_gain_pairs"]
+    with engine.connect() as conn:  # the old rule: first pre-test, best final
+        assert _pairs(conn, plan=False) == {(1, 40.0, 95.0), (2, 50.0, 90.0)}

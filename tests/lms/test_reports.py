@@ -408,10 +408,15 @@ def test_dashboard_download_with_a_course_filter(app, client, auth, session, wor
     workshop = rows["workshops.participants_completed", ""]
     assert workshop["total"] == "1" and workshop["note"] == str(NOT_NARROWED_NOTE)
     assert all(row["note"] == str(NOT_NARROWED_NOTE) for (key, _), row in rows.items() if key.startswith("workshops."))
-    assert all(row["note"] == "" for (key, _), row in rows.items() if not key.startswith("workshops."))
-    # Without a course filter there is nothing to say.
+    gain_note = str(app.extensions["lms"].registry.metrics["courses.knowledge_gain"].note)
+    assert "same topic plan" in gain_note
+    assert all(row["note"] == (gain_note if key == "courses.knowledge_gain" else "")
+               for (key, _), row in rows.items() if not key.startswith("workshops."))
+    # Without a course filter there is nothing to say but the knowledge gain's own note.
     _about, [table] = read_csv(client.get("/reports/dashboard.csv"))
-    assert all(row["note"] == "" for row in table["rows"])
+    assert all(row["note"] == (gain_note if row["metric"] == "courses.knowledge_gain" else "")
+               for row in table["rows"])
+    assert sum(row["metric"] == "courses.knowledge_gain" for row in table["rows"]) == 4
 
 
 def test_the_dashboard_marks_the_figures_a_course_filter_does_not_narrow(client, auth, world):

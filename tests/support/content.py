@@ -1,5 +1,6 @@
-"""Content for tests: folders of course or series files written from a template, and
-an ``echo`` that prints nothing for the importers and the demo generator."""
+"""Content for tests: folders of course or series files written from a template, an
+``echo`` that prints nothing for the importers and the demo generator, and shipped
+quizzes made parallel forms."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,3 +30,17 @@ def write_folder(folder: Path, files: dict[str, str], edits: dict | None = None)
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_text(text, encoding="utf-8")
     return folder
+
+
+def parallel_forms(session, slug="due-diligence-essentials", plan=None) -> None:
+    """Give an imported course's pre-test and final one topic plan, as parallel forms
+    have: generated attempts then carry it, and knowledge gain (matched forms only)
+    pairs them whatever plans the shipped content has."""
+    from sqlalchemy import select
+
+    from courses.models import Course
+
+    version = session.scalar(select(Course).where(Course.slug == slug)).current_version
+    for role in ("pretest", "final"):
+        version.quiz(role).topic_plan = dict(plan or {"all": 1})
+    session.commit()
