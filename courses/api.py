@@ -1,14 +1,12 @@
 """The courses' part of the JSON API: the catalogue."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, jsonify
+from flask import jsonify
 from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.api import api_blueprint
+from lms.api.csv_exports import csv_response, export_responses, iso
 from lms.db import get_session
 
 from . import services
@@ -30,27 +28,35 @@ def courses():
     } for c in rows])
 
 
-ENROLMENT_COLUMNS = (
-    "enrolment_id", "person_key", "course", "course_version", "language", "organisation_id", "country", "sex",
-    "started_at", "completed_at",
-)
-ATTEMPT_COLUMNS = (
-    "attempt_id", "person_key", "course", "course_version", "language", "quiz_role", "number", "score",
-    "submitted_at", "plan_fingerprint",
-)
-
-
-def _iso(value) -> str:
-    return value.isoformat() if value else ""
-
-
-def _csv(filename: str, header, rows) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+ENROLMENT_COLUMN_MEANINGS = {
+    "enrolment_id": "The enrolment's number",
+    "person_key": "A pseudonym, stable per person",
+    "course": "The course's slug (the course filter)",
+    "course_version": "The version enrolled in",
+    "language": "That version's language (the language filter)",
+    "organisation_id": "The person's organisation when they enrolled",
+    "country": "The person's country then (the country filter)",
+    "sex": "female, male, other or not_recorded",
+    "started_at": ("When they enrolled (UTC): the moment that places the enrolment in a period, and that the "
+                   "organisation's attributes are read at"),
+    "completed_at": "When they completed the course",
+}
+ENROLMENT_COLUMNS = tuple(ENROLMENT_COLUMN_MEANINGS)
+ATTEMPT_COLUMN_MEANINGS = {
+    "attempt_id": "The attempt's number",
+    "person_key": "A pseudonym, stable per person",
+    "course": "The course's slug",
+    "course_version": "The version of the quiz's course",
+    "language": "That version's language",
+    "quiz_role": "pretest or final (knowledge gain pairs one of each), or another role",
+    "number": "The person's attempt number at this quiz",
+    "score": "The score, 0 to 100",
+    "submitted_at": ("When it was handed in (UTC); a pair counts in the period of its counting final attempt, "
+                     "with the organisation's attributes then"),
+    "plan_fingerprint": ("The topic plan the attempt was drawn from (empty: a plain draw); knowledge gain pairs "
+                         "only attempts with the same plan"),
+}
+ATTEMPT_COLUMNS = tuple(ATTEMPT_COLUMN_MEANINGS)
 
 
 @bp.get("/exports/enrolments.csv")
@@ -63,9 +69,9 @@ def enrolments_csv():
         .join(User, User.id == Enrolment.user_id).join(Course, Course.id == Enrolment.course_id)
         .join(CourseVersion, CourseVersion.id == Enrolment.version_id).order_by(Enrolment.id)
     )
-    return _csv("enrolments.csv", ENROLMENT_COLUMNS, (
-        [i, key, slug, number, language or "", org or "", country or "", sex or "not_recorded", _iso(started),
-         _iso(completed)]
+    return csv_response("enrolments.csv", ENROLMENT_COLUMNS, (
+        [i, key, slug, number, language or "", org or "", country or "", sex or "not_recorded", iso(started),
+         iso(completed)]
         for i, key, slug, number, language, org, country, sex, started, completed in rows))
 
 
@@ -81,18 +87,9 @@ def quiz_attempts_csv():
         .where(QuizAttempt.score.is_not(None), QuizAttempt.submitted_at.is_not(None))
         .order_by(QuizAttempt.id)
     )
-    return _csv("quiz-attempts.csv", ATTEMPT_COLUMNS, (
-        [i, key, slug, version, language or "", role, number, score, _iso(submitted), plan or ""]
+    return csv_response("quiz-attempts.csv", ATTEMPT_COLUMNS, (
+        [i, key, slug, version, language or "", role, number, score, iso(submitted), plan or ""]
         for i, key, slug, version, language, role, number, score, submitted, plan in rows))
-
-
-def _csv_responses(description: str, columns) -> dict:
-    return {
-        "200": {"description": f"{description}; columns: {', '.join(columns)}",
-                "content": {"text/csv": {"schema": {"type": "string"}}}},
-        "401": {"description": "No valid token", "content": {"application/json": {"schema": {
-            "$ref": "#/components/schemas/Error"}}}},
-    }
 
 
 _COURSE = {
@@ -120,9 +117,9 @@ API_PATHS = {
     "/exports/enrolments.csv": {"get": {
         "operationId": "exportEnrolments",
         "summary": "The raw enrolments behind courses.enrolments (pseudonymous person keys, snapshots)",
-        "responses": _csv_responses("CSV with a header row, one enrolment a row", ENROLMENT_COLUMNS)}},
+        "responses": export_responses("enrolment", ENROLMENT_COLUMN_MEANINGS)}},
     "/exports/quiz-attempts.csv": {"get": {
         "operationId": "exportQuizAttempts",
         "summary": "The raw graded quiz attempts behind courses.knowledge_gain (pseudonymous person keys)",
-        "responses": _csv_responses("CSV with a header row, one attempt a row", ATTEMPT_COLUMNS)}},
+        "responses": export_responses("attempt", ATTEMPT_COLUMN_MEANINGS)}},
 }

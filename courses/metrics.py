@@ -2,8 +2,9 @@
 ``lms.metrics.definitions.compute`` through ``registry.add_metric_section``.
 
 Filters on enrolments and quiz attempts use the enrolment's snapshots: ``country`` the
-enrolment's country, ``sector`` and ``org_kind`` its organisation (the kind as the
-registry has it now: enrolments keep no kind snapshot), ``course`` the course slug,
+enrolment's country, ``sector`` and ``org_kind`` its organisation's at the time (of the
+enrolment's start; for knowledge gain, of the counting final attempt: enrolments keep
+no kind snapshot, lms/orgs/history.py keeps the organisation's), ``course`` the course slug,
 ``language`` the language of the course version.
 """
 from __future__ import annotations
@@ -16,14 +17,15 @@ from lms.metrics.definitions import Filters, Period, place_conditions, split_by_
 from .models import Course, CourseVersion, Enrolment, KnowledgeGainPair, Quiz, QuizAttempt
 
 
-def _enrolment_conditions(filters: Filters) -> list:
-    return place_conditions(filters, Enrolment.country, Enrolment.organisation_id)
+def _enrolment_conditions(filters: Filters, moment) -> list:
+    """The filters on enrolments, with the organisation's attributes at ``moment``."""
+    return place_conditions(filters, Enrolment.country, Enrolment.organisation_id, moment)
 
 
 def enrolments(session, period: Period, filters: Filters) -> dict:
     """courses.enrolments: enrolments started in the period, by the enrolment's sex snapshot."""
     stmt = select(Enrolment.id, Enrolment.sex).where(
-        period.contains(Enrolment.started_at), *_enrolment_conditions(filters)
+        period.contains(Enrolment.started_at), *_enrolment_conditions(filters, Enrolment.started_at)
     )
     if filters.course:
         stmt = stmt.where(Enrolment.course_id.in_(select(Course.id).where(Course.slug == filters.course)))
@@ -143,7 +145,7 @@ def knowledge_gain(session, period: Period, filters: Filters) -> dict:
     gain = case((p.pretest_score < 100, (p.final_score - p.pretest_score) / (100.0 - p.pretest_score)), else_=None)
     stmt = (select(func.count(), func.avg(p.pretest_score), func.avg(p.final_score), func.avg(gain))
             .where(period.contains(p.final_at)))
-    conditions = _enrolment_conditions(filters)
+    conditions = _enrolment_conditions(filters, p.final_at)
     if conditions:
         stmt = stmt.join(Enrolment, and_(Enrolment.user_id == p.user_id, Enrolment.course_id == p.course_id)).where(
             *conditions)

@@ -132,6 +132,8 @@ class LMS:
         register_core_jobs(registry)
         from .api.pages import register_token_pages
         register_token_pages(registry)
+        from .orgs.history import versions_after_flush
+        registry.add_session_listener("after_flush", versions_after_flush)  # past figures keep their attributes
         from .accounts.services import prepare_dummy_hash
         prepare_dummy_hash()  # now, not in the first unknown login, which would stand out
         features.load(app, registry)  # each feature of LMS_FEATURES fills this app's registry

@@ -41,6 +41,7 @@ from .accounts import models as account_models
 from .accounts.models import User
 from .db import utcnow
 from .demo import DEMO_PASSWORD, DOMAIN
+from .orgs.history import sync_versions
 from .orgs.models import SECTORS, Membership, Organisation, OrganisationSector
 from .records.models import CompletionRecord
 from .records.services import CODE_ALPHABET, CODE_LENGTH, add_months, format_code
@@ -481,6 +482,8 @@ def _organisations(ctx: LargeDemo) -> None:
                             [{"oid": p["id"], "pid": p["parent_id"]} for p in parents])
     ctx.insert(OrganisationSector, [{"organisation_id": org.id, "sector": s} for org in ctx.orgs for s in org.sectors],
                "Organisation sectors")
+    # Core inserts pass no flush: each organisation's first version is written here.
+    sync_versions(ctx.session.connection(), [org.id for org in ctx.orgs])
 
 
 def _people(ctx: LargeDemo, first_number: int) -> None:

@@ -271,6 +271,9 @@ class Registry:
             self.metric_sections.append(section)
 
     def add_reach_source(self, source) -> None:
+        """``source(session, period, filters)`` gives a select of (organisation_id,
+        person_key, sex, moment): people who reached an organisation in the period
+        other than by a completion record, and when (lms/metrics/definitions.py)."""
         if source not in self.reach_sources:
             self.reach_sources.append(source)
 

@@ -1,26 +1,52 @@
 """The workshops' part of the JSON API: runs, and the raw registrations export."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, jsonify
+from flask import jsonify
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from lms.api import api_blueprint
+from lms.api.csv_exports import csv_response, export_responses, iso
 from lms.common import NOT_RECORDED
 from lms.db import get_session
 
-from .models import RUN_AUDIENCES, SEATED, Attendance, Registration, RunStatus, WorkshopRun
+from .models import RUN_AUDIENCES, SEATED, Attendance, Registration, RunSession, RunStatus, WorkshopRun
 
 bp = api_blueprint("lms_api_workshops", __name__)
 
-REGISTRATION_COLUMNS = (
-    "registration_id", "run_id", "series_slug", "host_organisation_id", "person_key", "organisation_id",
-    "country", "sex", "status", "stakeholder_category", "registered_at", "confirmed_at", "cancelled_at",
-    "attended_sessions", "attended_session_ids",
-)
+REGISTRATION_COLUMN_MEANINGS = {
+    "registration_id": "The registration's number",
+    "run_id": "The workshop run (sessions.csv has its sessions)",
+    "series_slug": "The run's series",
+    "host_organisation_id": "The organisation hosting the run",
+    "person_key": "A pseudonym, stable per person (empty for a registration without an account)",
+    "organisation_id": "The person's organisation when they registered",
+    "country": "The person's country then (the country filter)",
+    "sex": "female, male, other or not_recorded",
+    "status": "confirmed, waitlisted, pending, cancelled or rejected; confirmed ones count as registered",
+    "stakeholder_category": "How the person described their organisation, if asked",
+    "registered_at": ("When they registered (UTC): the moment the organisation's attributes are read at for "
+                      "participants_registered"),
+    "confirmed_at": "When the seat was confirmed",
+    "cancelled_at": "When it was cancelled",
+    "attended_sessions": "How many sessions they attended",
+    "attended_session_ids": ("The sessions attended, separated by ';'; each counts at its session's end, "
+                             "with the organisation's attributes then"),
+}
+REGISTRATION_COLUMNS = tuple(REGISTRATION_COLUMN_MEANINGS)
+SESSION_COLUMN_MEANINGS = {
+    "session_id": "The session's number (attended_session_ids in registrations.csv)",
+    "run_id": "Its workshop run",
+    "series_slug": "The run's series",
+    "host_organisation_id": "The organisation hosting the run (runs and sessions held are filtered by it)",
+    "language": "The run's language (the language filter)",
+    "country": "The run's country (the country filter on runs and sessions held)",
+    "run_status": "The run's status now",
+    "starts_at": "When the session starts (UTC)",
+    "ends_at": "When it ends (UTC): the moment that places the session, and attendance at it, in a period",
+    "attendance_taken_at": "When attendance was first taken (empty: never; a session is held once it is taken)",
+}
+SESSION_COLUMNS = tuple(SESSION_COLUMN_MEANINGS)
 
 
 @bp.get("/workshops")
@@ -52,18 +78,24 @@ def registrations_csv():
         select(Registration, WorkshopRun)
         .join(WorkshopRun, WorkshopRun.id == Registration.run_id)
         .options(selectinload(WorkshopRun.series)).order_by(Registration.id)).all()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(REGISTRATION_COLUMNS)
-    iso = lambda v: v.isoformat() if v else ""  # noqa: E731
-    for r, run in rows:
-        sessions = attended.get(r.id, [])
-        writer.writerow([r.id, run.id, run.series.slug, run.host_organisation_id, r.person_key or "", r.organisation_id or "",
-                         r.country or "", r.sex or NOT_RECORDED, str(r.status), r.stakeholder_category or "",
-                         iso(r.queued_at), iso(r.confirmed_at), iso(r.cancelled_at), len(sessions),
-                         ";".join(map(str, sessions))])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="registrations.csv"'})
+    return csv_response("registrations.csv", REGISTRATION_COLUMNS, (
+        [r.id, run.id, run.series.slug, run.host_organisation_id, r.person_key, r.organisation_id, r.country,
+         r.sex or NOT_RECORDED, str(r.status), r.stakeholder_category, iso(r.queued_at), iso(r.confirmed_at),
+         iso(r.cancelled_at), len(attended.get(r.id, [])), ";".join(map(str, attended.get(r.id, [])))]
+        for r, run in rows))
+
+
+@bp.get("/exports/sessions.csv")
+def sessions_csv():
+    """Every session of every run: when it ran and whether attendance was taken, the
+    raw data of runs_held, sessions_held and the periods attendance counts in."""
+    rows = get_session().execute(
+        select(RunSession, WorkshopRun).join(WorkshopRun, WorkshopRun.id == RunSession.run_id)
+        .options(selectinload(WorkshopRun.series)).order_by(RunSession.id)).all()
+    return csv_response("sessions.csv", SESSION_COLUMNS, (
+        [s.id, run.id, run.series.slug, run.host_organisation_id, run.language, run.country, str(run.status),
+         iso(s.starts_at), iso(s.ends_at), iso(s.attendance_taken_at)]
+        for s, run in rows))
 
 
 _ERROR = {"description": "No valid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -97,7 +129,9 @@ API_PATHS = {
     "/exports/registrations.csv": {"get": {
         "operationId": "exportRegistrations",
         "summary": "The raw registrations behind the workshop metrics (pseudonymous)",
-        "responses": {"200": {"description": "CSV with a header row, one registration a row; columns: "
-                                              + ", ".join(REGISTRATION_COLUMNS),
-                              "content": {"text/csv": {"schema": {"type": "string"}}}}, "401": _ERROR}}},
+        "responses": export_responses("registration", REGISTRATION_COLUMN_MEANINGS)}},
+    "/exports/sessions.csv": {"get": {
+        "operationId": "exportSessions",
+        "summary": "Every workshop session: its run, start, end and when attendance was taken",
+        "responses": export_responses("session", SESSION_COLUMN_MEANINGS)}},
 }

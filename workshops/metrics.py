@@ -45,8 +45,10 @@ def _person_key():
     return func.coalesce(Registration.person_key, literal("registration:") + cast(Registration.id, String))
 
 
-def _registration_conditions(filters: Filters) -> list:
-    conditions = place_conditions(filters, Registration.country, Registration.organisation_id)
+def _registration_conditions(filters: Filters, moment) -> list:
+    """The filters on registrations, with the organisation's attributes at ``moment``
+    (the registration's time, or the end of the attended session counted)."""
+    conditions = place_conditions(filters, Registration.country, Registration.organisation_id, moment)
     if filters.language:
         conditions.append(Registration.run_id.in_(
             select(WorkshopRun.id).where(WorkshopRun.language == filters.language)))
@@ -54,7 +56,8 @@ def _registration_conditions(filters: Filters) -> list:
 
 
 def _run_conditions(filters: Filters) -> list:
-    conditions = place_conditions(filters, WorkshopRun.country, WorkshopRun.host_organisation_id)
+    """The filters on held sessions: the host organisation's attributes at the session's end."""
+    conditions = place_conditions(filters, WorkshopRun.country, WorkshopRun.host_organisation_id, RunSession.ends_at)
     if filters.language:
         conditions.append(WorkshopRun.language == filters.language)
     return conditions
@@ -78,25 +81,24 @@ def _runs_with_a_session_in(period: Period):
 
 
 def participants_registered(session, period: Period, filters: Filters) -> dict:
-    """Distinct (person, run) confirmed registrations for runs with a session in the period."""
+    """Distinct (person, run) confirmed registrations for runs with a session in the
+    period; the organisation's attributes are those at the registration's time."""
     stmt = select(_person_key().label("person_key"), Registration.run_id, Registration.sex).where(
         Registration.status.in_(SEATED), Registration.run_id.in_(_runs_with_a_session_in(period)),
-        *_registration_conditions(filters),
+        *_registration_conditions(filters, Registration.queued_at),
     )
     return split_by_sex(session, stmt, unit=["person_key", "run_id"])
 
 
 def _attended_in_period(period: Period, filters: Filters, *columns):
-    """One row per registration with at least one attended session ending in the period
-    (not one per attended session: the metrics count distinct people, and a
-    registration's rows would all be the same person)."""
-    attended = (
-        select(Attendance.registration_id)
-        .join(RunSession, RunSession.id == Attendance.session_id)
-        .where(Attendance.registration_id == Registration.id, period.contains(RunSession.ends_at))
-    )
-    return select(*columns).where(Registration.run_id.in_(_runs_with_a_session_in(period)), attended.exists(),
-                                  *_registration_conditions(filters))
+    """One row per attended session ending in the period, with its registration; the
+    organisation's attributes are those at the session's end. (The metrics count
+    distinct people, so a registration's several rows count once.)"""
+    return (select(*columns)
+            .select_from(Attendance)
+            .join(RunSession, RunSession.id == Attendance.session_id)
+            .join(Registration, Registration.id == Attendance.registration_id)
+            .where(period.contains(RunSession.ends_at), *_registration_conditions(filters, RunSession.ends_at)))
 
 
 def participants_attended(session, period: Period, filters: Filters) -> dict:
@@ -107,10 +109,12 @@ def participants_attended(session, period: Period, filters: Filters) -> dict:
 
 
 def attendance_reach(session, period: Period, filters: Filters):
-    """Reach source: (organisation_id, person_key, sex) of people who attended a session
-    ending in the period, with their registration's organisation snapshot."""
+    """Reach source: (organisation_id, person_key, sex, moment) of people who attended a
+    session ending in the period, with their registration's organisation snapshot and
+    the session's end."""
     return _attended_in_period(period, filters, Registration.organisation_id.label("organisation_id"),
-                               _person_key().label("person_key"), Registration.sex.label("sex"))
+                               _person_key().label("person_key"), Registration.sex.label("sex"),
+                               RunSession.ends_at.label("moment"))
 
 
 def metric_section(session, period: Period, filters: Filters) -> dict:

@@ -2,10 +2,7 @@
 OpenAPI document (which features extend through ``lms.registry.api_paths``)."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, jsonify, request
+from flask import jsonify, request
 from sqlalchemy import func, select
 
 from ..registry import current_registry
@@ -14,16 +11,51 @@ from ..db import get_session
 from ..orgs.models import KINDS, SECTORS, Organisation
 from ..records.models import CompletionRecord
 from . import ApiError, api_blueprint
+from .csv_exports import csv_response, export_responses, iso
 
 bp = api_blueprint("lms_api", __name__)
 
 COURSE_SLUG = r"[a-z0-9]+(-[a-z0-9]+)*"
 
-COMPLETION_COLUMNS = (
-    "record_id", "person_key", "organisation_id", "organisation_kind", "parent_organisation_id",
-    "parent_organisation_kind", "country", "sex", "item_type", "item_id", "item_key", "item_version", "language",
-    "score", "completed_at", "certificate_code", "expires_at", "revoked_at",
-)
+COMPLETION_COLUMN_MEANINGS = {
+    "record_id": "The record's number",
+    "person_key": "A pseudonym, stable per person (kept after an erasure)",
+    "organisation_id": "The person's organisation when they completed (empty: none)",
+    "organisation_kind": "Its kind then (the org_kind filter reads this snapshot)",
+    "parent_organisation_id": "Its parent then",
+    "parent_organisation_kind": "The parent's kind then",
+    "country": "The person's country then (the country filter)",
+    "sex": "female, male, other or not_recorded",
+    "item_type": "The kind of record: course, workshop, or another kind a feature declares",
+    "item_id": "The item's number (a course, a workshop run)",
+    "item_key": "The item's key (a course's slug: the course filter)",
+    "item_version": "The item's version completed",
+    "language": "The item's language (the language filter)",
+    "score": "The counting score, where the item has one",
+    "completed_at": "When it was completed (UTC): the moment that places it in a period",
+    "certificate_code": "The certificate's code (empty: no certificate)",
+    "expires_at": "When the certificate expires",
+    "revoked_at": "When it was revoked (a revoked record still counts where it is dated)",
+}
+COMPLETION_COLUMNS = tuple(COMPLETION_COLUMN_MEANINGS)
+ORGANISATION_COLUMN_MEANINGS = {
+    "organisation_id": "The organisation's number (the organisation_id of the other exports)",
+    "name": "Its name now",
+    "country": "Its country now",
+    "status": "active, pending, rejected or merged",
+    "merged_into_id": "The organisation it was merged into",
+    "version_id": "This version's number: one row per version of the organisation's reported attributes",
+    "valid_from": "When this version took effect (UTC; empty: since always)",
+    "valid_to": ("When the next one took effect (UTC; empty: in force now). A row counted at moment m reads the "
+                 "version with valid_from <= m < valid_to"),
+    "kind": "The organisation's kind in this version (organisations.* by_kind, and org_kind for rows without a "
+            "kind snapshot)",
+    "parent_id": "Its parent in this version",
+    "parent_kind": "The parent's kind in this version (SMEs reached through employers' organisations)",
+    "alliance_partner": "true when flagged an Alliance 8.7 partner in this version",
+    "sectors": "Its sectors in this version, separated by ';' (the sector filter)",
+}
+ORGANISATION_COLUMNS = tuple(ORGANISATION_COLUMN_MEANINGS)
 
 
 def _record_json(r: CompletionRecord) -> dict:
@@ -127,15 +159,31 @@ def organisation_records(id: int):  # noqa: A002 - the name the OpenAPI document
 @bp.get("/exports/completions.csv")
 def completions_csv():
     """The raw records behind the metrics, pseudonymous (a person is a person_key)."""
+    records = get_session().scalars(select(CompletionRecord).order_by(CompletionRecord.id))
+    return csv_response("completions.csv", COMPLETION_COLUMNS,
+                        ([_record_json(r)[c] for c in COMPLETION_COLUMNS] for r in records))
+
+
+@bp.get("/exports/organisations.csv")
+def organisations_csv():
+    """Every organisation (whatever its status) with the history of its reported
+    attributes: what the metrics read at each moment (lms/orgs/history.py)."""
+    from ..orgs.models import OrganisationVersion, OrganisationVersionSector
+
     session = get_session()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COMPLETION_COLUMNS)
-    for r in session.scalars(select(CompletionRecord).order_by(CompletionRecord.id)):
-        row = _record_json(r)
-        writer.writerow(["" if row[c] is None else row[c] for c in COMPLETION_COLUMNS])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="completions.csv"'})
+    v, o = OrganisationVersion, Organisation
+    sectors: dict[int, list[str]] = {}
+    for version_id, sector in session.execute(select(OrganisationVersionSector.version_id,
+                                                     OrganisationVersionSector.sector)):
+        sectors.setdefault(version_id, []).append(sector)
+    rows = session.execute(
+        select(o.id, o.name, o.country, o.status, o.merged_into_id, v.id, v.valid_from, v.valid_to, v.kind,
+               v.parent_id, v.parent_kind, v.is_alliance_partner)
+        .join(v, v.organisation_id == o.id).order_by(o.id, v.id))
+    return csv_response("organisations.csv", ORGANISATION_COLUMNS, (
+        [oid, name, country, status, merged, vid, iso(start), iso(end), kind, parent, parent_kind,
+         "true" if partner else "false", ";".join(sorted(sectors.get(vid, [])))]
+        for oid, name, country, status, merged, vid, start, end, kind, parent, parent_kind, partner in rows))
 
 
 @bp.get("/openapi.json")
@@ -225,10 +273,11 @@ CORE_PATHS = {
     "/exports/completions.csv": {"get": {
         "operationId": "exportCompletions",
         "summary": "The raw completion records behind the metrics (pseudonymous)",
-        "responses": {"200": {"description": "CSV with a header row, one record a row; columns: "
-                                              + ", ".join(COMPLETION_COLUMNS),
-                              "content": {"text/csv": {"schema": STRING}}},
-                      "401": UNAUTHORIZED}}},
+        "responses": export_responses("record", COMPLETION_COLUMN_MEANINGS)}},
+    "/exports/organisations.csv": {"get": {
+        "operationId": "exportOrganisations",
+        "summary": "Every organisation with the history of the attributes the metrics read",
+        "responses": export_responses("version of an organisation", ORGANISATION_COLUMN_MEANINGS)}},
 }
 SCHEMAS = {
     "Count": {"type": "object", "required": ["total", "female", "male", "other", "not_recorded"],

@@ -13,8 +13,8 @@ Conventions shared by the core and the feature sections:
   ``{"total", "female", "male", "other", "not_recorded"}`` (``split_by_sex``).
   Organisation counts are ``{"total": n, "by_kind": {kind: n}}``.
 - Filters: ``country`` is the person's (or record's) snapshot country; ``sector`` means
-  the record's organisation has that sector; ``org_kind`` the snapshot organisation
-  kind; ``course`` a course slug (below); ``language`` the item's language.
+  the record's organisation had that sector at the time; ``org_kind`` the snapshot
+  organisation kind (the kind at the time, for rows without a snapshot); ``course`` a course slug (below); ``language`` the item's language.
 - The ``course`` filter makes a figure that course's figure, or leaves it alone; it
   never mixes the two. It narrows the items of the per-item record kinds
   (``RecordKind.per_item``: the courses) by item_key, and:
@@ -50,9 +50,14 @@ Choices:
   the same figure under its first name, kept for the API.
 - ``organisations.*``: an organisation is reached when the organisation snapshot of a
   completion record, or of a reach source row (workshops: an attended session), lies
-  in the period (under a course filter, of that course's records only: above). Its
-  kind, parent and Alliance flag are read from the organisation registry as it is now
-  (reach sources carry no kind snapshot).
+  in the period (under a course filter, of that course's records only: above). It
+  counts with its kind, its parent's kind and its Alliance flag as they were at its
+  last reach in the period (``organisations_reached``).
+- Past figures never move: every filter and grouping on an organisation's attributes
+  (kind, parent's kind, sectors, partner flag) reads the organisation's version in
+  force at the moment of the row counted (lms/orgs/history.py): a record's date, an
+  enrolment's start, a registration's time, an attended or held session's end, a
+  knowledge-gain pair's final attempt. The registry as it is now is read by no figure.
 - ``data_quality.sex_recorded_share``: the counted people are the distinct persons
   reached in the period (completion records and reach sources, after filters); a
   person whose snapshots disagree counts as recorded when any snapshot has a sex.
@@ -68,7 +73,8 @@ from sqlalchemy import Select, and_, case, exists, func, or_, select, union_all
 
 from ..common import FIRST_REPORT_DAY, LAST_REPORT_DAY
 from ..common import SEXES as SEX_KEYS
-from ..orgs.models import Organisation, OrganisationSector
+from ..orgs.history import in_force
+from ..orgs.models import OrganisationVersion, OrganisationVersionSector
 from ..records.models import CompletionRecord
 
 
@@ -122,32 +128,43 @@ class Filters:
     language: str | None = None
 
 
-def organisation_has_sector(organisation_id_column, sector: str):
-    """A SQL condition: the organisation in ``organisation_id_column`` has ``sector``."""
-    return exists().where(
-        OrganisationSector.organisation_id == organisation_id_column,
-        OrganisationSector.sector == sector,
-    )
+def _version_in_force(organisation_id_column, moment_column, *conditions):
+    """A SQL condition: the organisation's version in force at the moment (lms/orgs/
+    history.py) meets ``conditions`` (on ``OrganisationVersion.__table__``)."""
+    v = OrganisationVersion.__table__
+    return exists().where(v.c.organisation_id == organisation_id_column, in_force(v, moment_column), *conditions)
 
 
-def organisation_is_kind(organisation_id_column, kind: str):
-    """A SQL condition on the organisation's current kind, for rows without a kind snapshot."""
-    return exists().where(Organisation.id == organisation_id_column, Organisation.kind == kind)
+def organisation_has_sector(organisation_id_column, sector: str, moment_column):
+    """A SQL condition: the organisation had ``sector`` at the moment."""
+    vs = OrganisationVersionSector.__table__
+    v = OrganisationVersion.__table__
+    return _version_in_force(organisation_id_column, moment_column,
+                             exists().where(vs.c.version_id == v.c.id, vs.c.sector == sector))
 
 
-def place_conditions(filters: Filters, country_column, organisation_id_column, kind_column=None) -> list:
+def organisation_is_kind(organisation_id_column, kind: str, moment_column):
+    """A SQL condition: the organisation was of ``kind`` at the moment (for rows without
+    a kind snapshot)."""
+    return _version_in_force(organisation_id_column, moment_column, OrganisationVersion.__table__.c.kind == kind)
+
+
+def place_conditions(filters: Filters, country_column, organisation_id_column, moment_column,
+                     kind_column=None) -> list:
     """The ``country``, ``sector`` and ``org_kind`` filters on rows that name a country
-    and an organisation (records, enrolments, registrations, runs). The kind is
-    ``kind_column``'s snapshot where the rows keep one, else the organisation's current
-    kind; sectors are the organisation's current ones."""
+    and an organisation (records, enrolments, registrations, sessions) at a moment
+    (``moment_column``: when the row happened). The kind is ``kind_column``'s snapshot
+    where the rows keep one, else the organisation's kind at that moment; the sectors
+    are the organisation's at that moment. So a past figure stays what it was when an
+    organisation's kind or sectors change later."""
     conditions = []
     if filters.country:
         conditions.append(country_column == filters.country)
     if filters.sector:
-        conditions.append(organisation_has_sector(organisation_id_column, filters.sector))
+        conditions.append(organisation_has_sector(organisation_id_column, filters.sector, moment_column))
     if filters.org_kind:
-        conditions.append(organisation_is_kind(organisation_id_column, filters.org_kind) if kind_column is None
-                          else kind_column == filters.org_kind)
+        conditions.append(organisation_is_kind(organisation_id_column, filters.org_kind, moment_column)
+                          if kind_column is None else kind_column == filters.org_kind)
     return conditions
 
 
@@ -174,7 +191,7 @@ def record_conditions(filters: Filters, narrowed: Sequence[str] = ()) -> list:
     """Filter conditions on completion records. ``narrowed``: the record kinds whose
     item_key the ``course`` filter narrows (``RecordKind.per_item``); the others pass."""
     r = CompletionRecord
-    conditions = place_conditions(filters, r.country, r.organisation_id, r.organisation_kind)
+    conditions = place_conditions(filters, r.country, r.organisation_id, r.completed_at, r.organisation_kind)
     if filters.course and narrowed:
         conditions.append(or_(r.item_type.not_in(list(narrowed)), r.item_key == filters.course))
     if filters.language:
@@ -203,12 +220,15 @@ def records_in_period(period: Period, filters: Filters, *columns, item_type: str
 
 
 def reach_parts(session, period: Period, filters: Filters, reach_sources, narrowed: Sequence[str] = ()) -> list[Select]:
-    """One select of (organisation_id, person_key, sex) per way of being reached in the
-    period: the completion records, then each feature's reach source. Under a course
-    filter, that course's records only (the reach sources belong to no course)."""
+    """One select of (organisation_id, person_key, sex, moment) per way of being reached
+    in the period: the completion records, then each feature's reach source. ``moment``
+    is when the row reached the organisation (a record's date, an attended session's
+    end). Under a course filter, that course's records only (the reach sources belong
+    to no course)."""
     r = CompletionRecord
     parts = [records_in_period(period, filters, r.organisation_id.label("organisation_id"),
-                               r.person_key.label("person_key"), r.sex.label("sex"), narrowed=narrowed)
+                               r.person_key.label("person_key"), r.sex.label("sex"),
+                               r.completed_at.label("moment"), narrowed=narrowed)
              .where(*of_the_course(filters, narrowed))]
     if filters.course:
         return parts
@@ -230,28 +250,36 @@ def organisations_reached(session, parts: Sequence[Select]) -> dict:
     """organisations.reached, smes_reached_via_eos, alliance_partners_engaged in one query.
 
     An organisation is reached when any of ``parts`` (``reach_parts``) has a row for it.
-    Asked organisation by organisation (EXISTS, one index probe each, stopping at the
-    first row found) rather than by collecting the distinct organisations of every row
-    reached in the period: a thousand probes instead of sorting a hundred thousand rows.
+    It counts with the attributes of its version in force at its last reach in the
+    period (its kind, whether it was an SME under an employers' organisation, whether
+    it was flagged a partner then): the last of its versions under which some row
+    reached it. So changing an organisation afterwards never moves a past figure.
+
+    Asked version by version (EXISTS, one index probe each on the rows' organisation
+    and moment, stopping at the first row found) rather than by collecting the
+    distinct organisations of every row reached in the period: a thousand probes
+    instead of sorting a hundred thousand rows.
     """
-    org = Organisation.__table__.alias("org")
-    parent = Organisation.__table__.alias("parent")
+    v = OrganisationVersion.__table__.alias("v")
 
     def reaches(part: Select):
         rows = part.subquery()
-        return exists().where(rows.c.organisation_id == org.c.id)
+        return exists().where(rows.c.organisation_id == v.c.organisation_id, in_force(v, rows.c.moment))
 
-    sme_via_eo = and_(org.c.kind == "sme", parent.c.kind == "employers_organisation")
+    latest_first = func.row_number().over(partition_by=v.c.organisation_id,
+                                          order_by=v.c.valid_from.desc().nulls_last())
+    reached = (select(v.c.kind, v.c.parent_kind, v.c.is_alliance_partner, latest_first.label("n"))
+               .where(or_(*(reaches(part) for part in parts))).subquery())
+    sme_via_eo = and_(reached.c.kind == "sme", reached.c.parent_kind == "employers_organisation")
     stmt = (
         select(
-            org.c.kind,
+            reached.c.kind,
             func.count(),
             func.coalesce(func.sum(case((sme_via_eo, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((org.c.is_alliance_partner, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((reached.c.is_alliance_partner, 1), else_=0)), 0),
         )
-        .select_from(org.outerjoin(parent, parent.c.id == org.c.parent_id))
-        .where(or_(*(reaches(part) for part in parts)))
-        .group_by(org.c.kind)
+        .where(reached.c.n == 1)
+        .group_by(reached.c.kind)
     )
     reached_by_kind, smes, partners = {}, {}, {}
     for kind, n, n_sme, n_partner in session.execute(stmt):

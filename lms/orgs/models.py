@@ -179,3 +179,50 @@ class Invitation(Base):
     def _one_line(self, _key, value):
         # Names and titles go into mail headers: saved on one line.
         return one_line(value)
+
+
+class OrganisationVersion(Base):
+    """An organisation's reported attributes over one stretch of time: what the metrics
+    read, so that a figure for a past period is counted with the kind, parent, sectors
+    and partner flag the organisation had then (lms/orgs/history.py keeps these rows).
+
+    An organisation's versions cover all time without gaps or overlaps: the first one
+    starts at ``valid_from`` NULL (since always: records imported from before the
+    organisation was registered count with its first attributes), each next one starts
+    where the previous one ends, and the last one's ``valid_to`` is NULL (in force now).
+    A version is in force at moment ``m`` when ``valid_from <= m < valid_to``.
+    """
+
+    __tablename__ = "lms_organisation_versions"
+    __table_args__ = (
+        Index("ix_lms_organisation_versions_org", "organisation_id", "valid_from"),
+        CheckConstraint(f"kind IN {KINDS!r}", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("lms_organisations.id", ondelete="CASCADE"))
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(30))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("lms_organisations.id", ondelete="SET NULL"))
+    #: The parent's kind at the time, so "an SME under an employers' organisation" is one
+    #: version's fact: a parent's change of kind starts a new version of each child.
+    parent_kind: Mapped[str | None] = mapped_column(String(30))
+    is_alliance_partner: Mapped[bool] = mapped_column(default=False)
+
+    sector_rows: Mapped[list[OrganisationVersionSector]] = relationship(
+        cascade="all, delete-orphan", order_by="OrganisationVersionSector.sector")
+
+    @property
+    def sectors(self) -> list[str]:
+        return [row.sector for row in self.sector_rows]
+
+
+class OrganisationVersionSector(Base):
+    """A version's sectors, as rows, so the ``sector`` filter stays one indexed probe."""
+
+    __tablename__ = "lms_organisation_version_sectors"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("lms_organisation_versions.id", ondelete="CASCADE"), primary_key=True)
+    sector: Mapped[str] = mapped_column(String(30), primary_key=True, index=True)

@@ -22,6 +22,7 @@ from ..accounts.services import normalise_email
 from ..audit import audit
 from ..db import utcnow
 from ..mail import queue_mail
+from .history import sync_versions
 from .models import Invitation, Membership, Organisation
 from .search import match_stems, search_key
 
@@ -224,10 +225,12 @@ def merge_organisations(session: Session, source: Organisation, target: Organisa
         update(Membership).where(Membership.organisation_id == source.id)
         .values(organisation_id=target.id).execution_options(synchronize_session=False)
     )
+    children = session.scalars(select(Organisation.id).where(Organisation.parent_id == source.id)).all()
     session.execute(
         update(Organisation).where(Organisation.parent_id == source.id)
         .values(parent_id=target.id).execution_options(synchronize_session=False)
     )
+    sync_versions(session.connection(), children)  # a Core UPDATE: no flush sees the new parent
     session.execute(
         update(Invitation).where(Invitation.organisation_id == source.id)
         .values(organisation_id=target.id).execution_options(synchronize_session=False)

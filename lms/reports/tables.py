@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Select, String, and_, case, distinct, func, literal, or_, select, union_all
+from sqlalchemy import Select, String, and_, case, distinct, exists, func, literal, or_, select, union_all
 
 from ..db import utcnow
-from ..metrics.definitions import Filters, Period, organisation_has_sector, reached_rows
-from ..orgs.models import Membership, Organisation
+from ..metrics.definitions import Filters, Period, reached_rows
+from ..orgs.models import Membership, Organisation, OrganisationSector
 from ..orgs.services import name_matches
 from ..records.models import CompletionRecord
 
@@ -123,8 +123,9 @@ def _filters(query: TableQuery) -> list:
         conditions.append(o.country == query.country)
     if query.kind:
         conditions.append(o.kind == query.kind)
-    if query.sector:
-        conditions.append(organisation_has_sector(o.id, query.sector))
+    if query.sector:  # the table lists the registry as it is now, so its sectors now
+        conditions.append(exists().where(OrganisationSector.organisation_id == o.id,
+                                         OrganisationSector.sector == query.sector))
     return conditions
 
 

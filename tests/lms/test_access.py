@@ -103,6 +103,8 @@ GET_ROUTES = [
     ("/api/v1/metrics?from=2026-01-01&to=2026-12-31", every(401)),
     ("/api/v1/organisations/{eo_a}/records", every(401)),
     ("/api/v1/exports/completions.csv", every(401)),
+    ("/api/v1/exports/organisations.csv", every(401)),
+    ("/api/v1/exports/sessions.csv", every(401)),
     ("/api/v1/exports/enrolments.csv", every(401)),
     ("/api/v1/exports/quiz-attempts.csv", every(401)),
     ("/api/v1/openapi.json", every(200)),

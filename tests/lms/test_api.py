@@ -133,3 +133,43 @@ def test_courses_workshops_and_registrations_export(app, client, session, token)
     assert "Rosa" not in export
     assert client.get("/api/v1/courses").status_code == 401
 
+
+
+def test_organisations_export_has_one_row_per_version_and_sessions_export_each_session(client, token, session):
+    from datetime import datetime, timezone
+
+    from tests.factories import make_run
+
+    eo = make_org(session, name="GEA", kind="employers_organisation", sectors=("cocoa",))
+    sme = make_org(session, name="Kakao Ltd", kind="sme", parent=eo, sectors=("cocoa", "coffee"))
+    session.commit()
+    sme.is_alliance_partner, sme.sectors = True, ["mining"]
+    session.commit()
+    rows = _export(client, token, "organisations.csv")
+    assert [(r["organisation_id"], r["name"], r["kind"], r["parent_kind"], r["alliance_partner"], r["sectors"])
+            for r in rows] == [
+        (str(eo.id), "GEA", "employers_organisation", "", "false", "cocoa"),
+        (str(sme.id), "Kakao Ltd", "sme", "employers_organisation", "false", "cocoa;coffee"),
+        (str(sme.id), "Kakao Ltd", "sme", "employers_organisation", "true", "mining")]
+    assert rows[1]["valid_from"] == "" and rows[1]["valid_to"] == rows[2]["valid_from"] != ""
+    assert rows[2]["valid_to"] == "" and rows[0]["status"] == "active"
+
+    run = make_run(session, host=eo, starts=datetime(2025, 3, 4, 9, tzinfo=timezone.utc), sessions=2,
+                   language="fr")
+    run.sessions[0].attendance_taken_at = datetime(2025, 3, 4, 9, 30, tzinfo=timezone.utc)
+    session.commit()
+    rows = _export(client, token, "sessions.csv")
+    assert [(r["session_id"], r["run_id"], r["host_organisation_id"], r["language"], r["starts_at"], r["ends_at"],
+             r["attendance_taken_at"]) for r in rows] == [
+        (str(run.sessions[0].id), str(run.id), str(eo.id), "fr", "2025-03-04T09:00:00+00:00",
+         "2025-03-04T11:00:00+00:00", "2025-03-04T09:30:00+00:00"),
+        (str(run.sessions[1].id), str(run.id), str(eo.id), "fr", "2025-03-05T09:00:00+00:00",
+         "2025-03-05T11:00:00+00:00", "")]
+    described = client.get("/api/v1/openapi.json").json["paths"]["/exports/organisations.csv"]["get"]
+    assert "- `valid_to`: When the next one took effect" in described["responses"]["200"]["description"]
+
+
+def _export(client, token, name) -> list[dict]:
+    response = client.get(f"/api/v1/exports/{name}", headers=api_headers(token))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))

@@ -191,3 +191,26 @@ def test_worker_once_runs_every_kind_and_refuses_an_unknown_one(app, runner, ses
     assert _count(session, OutboxMessage, OutboxMessage.sent_at.is_not(None)) == 1
     assert set(session.scalars(select(Job.kind).where(Job.status == "pending"))) == {
         "lms.prune_jobs", "workshops.reminders"}
+
+
+def test_db_check_finds_an_organisation_history_that_differs_from_the_registry(empty_app):
+    from sqlalchemy import text
+
+    runner = empty_app.test_cli_runner()
+    assert _invoke(runner, "db", "upgrade").exit_code == 0
+    engine = empty_app.extensions["lms"].engine
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO lms_organisations (id, name, search_name, kind, country, is_alliance_partner, "
+                          "status, created_at) VALUES (7, 'GEA', 'gea', 'employers_organisation', 'GH', false, "
+                          "'active', '2026-12-01 08:00:00')"))  # behind the LMS's back: no version
+    check = _invoke(runner, "db", "check")
+    assert check.exit_code == 1
+    assert "Organisation history: organisation 7: 0 versions since always and 0 in force now (1 each)" in check.output
+
+    from lms.orgs.history import sync_versions
+
+    with engine.begin() as conn:
+        sync_versions(conn, [7])
+    check = _invoke(runner, "db", "check")
+    assert check.exit_code == 0, check.output
+    assert "matches the registry" in check.output

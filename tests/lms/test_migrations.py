@@ -375,3 +375,43 @@ def test_0015_gives_questions_topics_and_recomputes_the_pairs_over_matched_forms
     assert "plan_fingerprint" not in columns["lms_quiz_attempts"] | columns["lms_knowledge_gain_pairs"]
     with engine.connect() as conn:  # the old rule: first pre-test, best final
         assert _pairs(conn, plan=False) == {(1, 40.0, 95.0), (2, 50.0, 90.0)}
+
+
+def test_0016_gives_every_organisation_its_first_version_from_what_it_is_now(engine):
+    """Each organisation gets one version, since always and still in force, with its
+    kind, parent, parent's kind, partner flag and sectors: what the figures read until
+    the upgrade, so none of them moves; downgrading drops the two tables only."""
+    from lms.orgs.history import history_problems
+
+    migrate.upgrade(engine, "0011")
+    with engine.begin() as conn:
+        for oid, kind, parent, partner in ((1, "employers_organisation", None, False), (2, "sme", 1, False),
+                                           (3, "ngo", None, True), (4, "sme", 3, False)):
+            conn.execute(text("INSERT INTO lms_organisations (id, name, search_name, kind, country, parent_id, "
+                              "is_alliance_partner, status, created_at) VALUES (:id, :name, '', :kind, 'CI', "
+                              ":parent, :partner, 'active', '2026-12-01 08:00:00')"),
+                         {"id": oid, "name": f"Org {oid}", "kind": kind, "parent": parent, "partner": partner})
+        for oid, sector in ((1, "cocoa"), (2, "cocoa"), (2, "coffee"), (3, "mining")):
+            conn.execute(text("INSERT INTO lms_organisation_sectors (organisation_id, sector) VALUES (:id, :s)"),
+                         {"id": oid, "s": sector})
+    migrate.upgrade(engine, "0016")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT organisation_id, valid_from, valid_to, kind, parent_id, parent_kind, "
+                                 "is_alliance_partner FROM lms_organisation_versions ORDER BY organisation_id")).all()
+        sectors = conn.execute(text("SELECT v.organisation_id, s.sector FROM lms_organisation_version_sectors s "
+                                    "JOIN lms_organisation_versions v ON v.id = s.version_id "
+                                    "ORDER BY v.organisation_id, s.sector")).all()
+    assert [tuple(r) for r in rows] == [
+        (1, None, None, "employers_organisation", None, None, False), (2, None, None, "sme", 1,
+                                                                       "employers_organisation", False),
+        (3, None, None, "ngo", None, None, True), (4, None, None, "sme", 3, "ngo", False)]
+    assert [tuple(r) for r in sectors] == [(1, "cocoa"), (2, "cocoa"), (2, "coffee"), (3, "mining")]
+    migrate.upgrade(engine)
+    migrate.check(engine)
+    with engine.connect() as conn:
+        assert history_problems(conn) == []
+
+    migrate.downgrade(engine, "0011")
+    assert not {"lms_organisation_versions", "lms_organisation_version_sectors"} & _tables(engine)
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT COUNT(*) FROM lms_organisation_sectors")) == 4
