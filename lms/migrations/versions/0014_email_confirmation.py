@@ -70,5 +70,7 @@ def downgrade() -> None:
     op.drop_table('lms_email_confirmations')
     # Without the column every account could log in: those still unproven cannot.
     op.execute("UPDATE lms_users SET active = false WHERE email_confirmed_at IS NULL")
-    with op.batch_alter_table('lms_users', schema=None) as batch_op:
-        batch_op.drop_column('email_confirmed_at')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later), not a batch copy: copying
+    # lms_users would drop the old table, and every row referring to a person (their API
+    # tokens, enrolments, records) would go with it through ON DELETE CASCADE.
+    op.drop_column('lms_users', 'email_confirmed_at')
