@@ -31,7 +31,16 @@ def course(slug: str):
     page = services.course_page(get_session(), current_user, course)
     return render_template("courses/course.html", course=course, version=page.version, enrolment=page.enrolment,
                            read=page.read, quizzes=page.quizzes, record=page.record, form=CSRFForm(),
-                           resume=page.resume, step=page.next)
+                           resume=page.resume, step=page.next,
+                           sector_modules=_sector_modules(course, page.version.language))
+
+
+def _sector_modules(course, language: str) -> list:
+    """The modules for the learner's organisation's sectors, shown beside a course that
+    is not itself one (a sector module's learners are already where they should be)."""
+    if services.is_sector_module(course):
+        return []
+    return services.sector_modules_for(get_session(), current_user, language=language, exclude=course)
 
 
 @bp.post("/<slug>/enrol")
@@ -66,6 +75,8 @@ def lesson(slug: str, position: int):
         "courses/lesson.html", course=course, version=enrolment.version, lesson=page.lesson, lessons=page.lessons,
         previous=page.previous, next=page.next, is_read=page.is_read, read=page.read, total=len(page.lessons),
         form=CSRFForm(),
+        # the last lesson points on to the module for the learner's sector
+        sector_modules=_sector_modules(course, enrolment.version.language) if page.next is None else [],
     )
 
 

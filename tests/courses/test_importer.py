@@ -22,6 +22,10 @@ from tests.factories import make_user
 from tests.support.content import write_folder
 
 STARTER = ("due-diligence-essentials", "evaluating-msis")
+#: The short sector modules (issue 14), one per sector the core course points to.
+SECTOR_MODULES = ("sector-cocoa", "sector-coffee", "sector-cotton-garment", "sector-fishing", "sector-mining")
+#: Every course folder the LMS ships, in the order the importer takes them (by name).
+SHIPPED = STARTER + SECTOR_MODULES
 
 COURSE_MD = """\
 ---
@@ -173,8 +177,8 @@ def test_minimal_course_is_valid(content):
     assert type(numeric.spec) is dict
 
 
-@pytest.mark.parametrize("slug", STARTER)
-def test_starter_courses_are_valid(slug):
+@pytest.mark.parametrize("slug", SHIPPED)
+def test_shipped_courses_are_valid(slug):
     data, problems = validate_course_folder(CONTENT_DIR / slug)
     assert [str(p) for p in problems] == []
     assert data is not None
@@ -312,10 +316,11 @@ def test_starter_courses_import_then_reimport_is_unchanged(session):
     lines = []
     results = import_content(session, echo=lines.append)
     session.commit()
-    assert [(r.status, r.course.slug, r.version) for r in results] == [("created", s, 1) for s in STARTER]
+    n = len(SHIPPED)
+    assert [(r.status, r.course.slug, r.version) for r in results] == [("created", s, 1) for s in SHIPPED]
     statuses = [line for line in lines if line.startswith("[")]  # the others: each quiz's draw
-    assert statuses == [f"[{i}/2] {slug}: created version 1" for i, slug in enumerate(STARTER, 1)]
-    for slug in STARTER:
+    assert statuses == [f"[{i}/{n}] {slug}: created version 1" for i, slug in enumerate(SHIPPED, 1)]
+    for slug in SHIPPED:
         course = session.scalar(select(Course).where(Course.slug == slug))
         assert course.published and course.current_version.number == 1
         version = course.current_version
@@ -337,9 +342,9 @@ def test_starter_courses_import_then_reimport_is_unchanged(session):
     lines.clear()
     again = import_content(session, echo=lines.append)
     session.commit()
-    assert [r.status for r in again] == ["unchanged", "unchanged"]
+    assert [r.status for r in again] == ["unchanged"] * n
     assert [line for line in lines if line.startswith("[")] == [
-        f"[{i}/2] {slug}: unchanged" for i, slug in enumerate(STARTER, 1)]
+        f"[{i}/{n}] {slug}: unchanged" for i, slug in enumerate(SHIPPED, 1)]
     session.expire_all()
     assert {m: _count(session, m) for m in counts} == counts
 
@@ -447,11 +452,12 @@ def test_init_migrates_and_imports_the_starter_courses(tmp_path):
         result = app.test_cli_runner().invoke(args=["lms", "init"])
         assert result.exit_code == 0, result.output
         assert "Database at " in result.output
-        assert "[2/2] evaluating-msis: created version 1" in result.output
+        assert f"[2/{len(SHIPPED)}] evaluating-msis: created version 1" in result.output
         with app.extensions["lms"].sessionmaker() as s:
-            assert sorted(s.scalars(select(Course.slug))) == list(STARTER)
+            assert sorted(s.scalars(select(Course.slug))) == list(SHIPPED)
         again = app.test_cli_runner().invoke(args=["lms", "init"])
-        assert again.exit_code == 0 and again.output.count(": unchanged") == 4, again.output
+        # every shipped course and the two workshop series
+        assert again.exit_code == 0 and again.output.count(": unchanged") == len(SHIPPED) + 2, again.output
     finally:
         engine.dispose()
 
